@@ -1,0 +1,195 @@
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use sightline::config::{Config, FileConfig, Overrides};
+use tracing_subscriber::EnvFilter;
+
+/// Sightline: a PostgreSQL-compatible SQL server over Parquet files, with marketing and
+/// e-commerce analytics as SQL functions.
+#[derive(Parser)]
+#[command(name = "sightline", version, about, long_about = None)]
+struct Cli {
+    /// Log filter, e.g. `info`, `debug`, `sightline=debug,datafusion=info` (RUST_LOG also works).
+    #[arg(long, global = true, env = "SIGHTLINE_LOG_LEVEL")]
+    log_level: Option<String>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the data directory (or the built-in demo dataset) over the PostgreSQL protocol.
+    Serve(ServeArgs),
+    /// Write the synthetic e-commerce demo dataset as Parquet files.
+    Demo(DemoArgs),
+    /// Run SQL in-process against the data directory and print the result as a table.
+    Query(QueryArgs),
+}
+
+#[derive(Args)]
+struct CommonArgs {
+    /// Directory of Parquet files to serve: each `*.parquet` file and each directory is a table.
+    /// Without it, the demo dataset is generated (once) into the cache directory and served.
+    #[arg(long, env = "SIGHTLINE_DATA")]
+    data: Option<PathBuf>,
+
+    /// TOML configuration file (keys: listen, data, cache_dir, log_level, target_partitions,
+    /// batch_size, [demo] customers and seed). Flags and SIGHTLINE_* variables override it.
+    #[arg(long, env = "SIGHTLINE_CONFIG")]
+    config: Option<PathBuf>,
+
+    /// Where the demo dataset is cached [default: the user cache dir + /sightline].
+    #[arg(long, env = "SIGHTLINE_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+
+    /// Number of parallel partitions per query [default: number of CPU cores].
+    #[arg(long, env = "SIGHTLINE_TARGET_PARTITIONS")]
+    target_partitions: Option<usize>,
+
+    /// Rows per Arrow record batch [default: 8192].
+    #[arg(long, env = "SIGHTLINE_BATCH_SIZE")]
+    batch_size: Option<usize>,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+
+    /// Address to listen on [default: 127.0.0.1:5432].
+    #[arg(long, env = "SIGHTLINE_LISTEN")]
+    listen: Option<String>,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Output directory (created if missing).
+    #[arg(long)]
+    out: PathBuf,
+
+    /// Number of customers to simulate.
+    #[arg(long, default_value_t = sightline::config::DEFAULT_DEMO_CUSTOMERS)]
+    customers: usize,
+
+    /// Random seed; the same seed and size always give the same data.
+    #[arg(long, default_value_t = sightline::config::DEFAULT_DEMO_SEED)]
+    seed: u64,
+}
+
+#[derive(Args)]
+struct QueryArgs {
+    /// The SQL to run (several statements may be separated by `;`; the last one's rows print).
+    sql: String,
+
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+fn init_logging(level: Option<&str>) {
+    let filter = match level {
+        Some(level) => EnvFilter::new(level),
+        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn load_config(common: &CommonArgs, listen: Option<String>) -> anyhow::Result<(Config, Option<String>)> {
+    let file = match &common.config {
+        Some(path) => FileConfig::load(path)?,
+        None => FileConfig::default(),
+    };
+    let log_level = file.log_level.clone();
+    let config = Config::resolve(
+        file,
+        Overrides {
+            listen,
+            data: common.data.clone(),
+            cache_dir: common.cache_dir.clone(),
+            target_partitions: common.target_partitions,
+            batch_size: common.batch_size,
+        },
+    )?;
+    Ok((config, log_level))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve(args) => {
+            let (config, file_level) = load_config(&args.common, args.listen)?;
+            init_logging(cli.log_level.as_deref().or(file_level.as_deref()));
+            serve(config).await
+        }
+        Command::Demo(args) => {
+            init_logging(cli.log_level.as_deref());
+            let started = std::time::Instant::now();
+            let summary = sightline::demo::write_demo(&args.out, args.customers, args.seed)?;
+            for (table, rows) in &summary.tables {
+                println!("{table:<12} {rows:>10} rows");
+            }
+            println!(
+                "wrote {} in {:.1}s",
+                args.out.display(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Query(args) => {
+            let (config, file_level) = load_config(&args.common, None)?;
+            init_logging(Some(cli.log_level.as_deref().or(file_level.as_deref()).unwrap_or("warn")));
+            let data = sightline::resolve_data_dir(&config)?;
+            let ctx = sightline::session::build_context(&config, &data)?;
+            match sightline::query::run_sql(&ctx, &args.sql).await {
+                Ok((schema, batches)) => {
+                    let table = datafusion::arrow::util::pretty::pretty_format_batches_with_schema(
+                        schema, &batches,
+                    )?;
+                    println!("{table}");
+                    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+                    println!("({rows} row{})", if rows == 1 { "" } else { "s" });
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    let (code, message) = sightline::server::classify_error(&e);
+                    eprintln!("ERROR: {message}\nSQLSTATE: {code}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<ExitCode> {
+    let data = sightline::resolve_data_dir(&config)?;
+    tracing::info!(data = %data.display(), "serving data directory");
+    let ctx = Arc::new(sightline::session::build_context(&config, &data)?);
+    let server = sightline::server::Server::bind(ctx, config.listen).await?;
+    tokio::select! {
+        result = server.run() => result?,
+        _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,293 @@
+//! The pgwire handlers: datafusion-postgres' `DfSessionService` does parsing, planning, the
+//! pg_catalog rewrites and Arrow → Postgres encoding; around it Sightline adds its startup
+//! parameters, SQLSTATE mapping, SHOW, and one log line per statement (duration, rows, client).
+
+use std::fmt::Debug;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use datafusion::prelude::SessionContext;
+use datafusion_postgres::hooks::cursor::CursorStatementHook;
+use datafusion_postgres::hooks::set_show::SetShowHook;
+use datafusion_postgres::hooks::transactions::TransactionStatementHook;
+use datafusion_postgres::pgwire::api::auth::{
+    finish_authentication, protocol_negotiation, save_startup_parameters_to_metadata,
+    DefaultServerParameterProvider, ServerParameterProvider, StartupHandler,
+};
+use datafusion_postgres::pgwire::api::cancel::{CancelHandler, DefaultCancelHandler};
+use datafusion_postgres::pgwire::api::portal::Portal;
+use datafusion_postgres::pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
+use datafusion_postgres::pgwire::api::results::Response;
+use datafusion_postgres::pgwire::api::store::PortalStore;
+use datafusion_postgres::pgwire::api::{
+    ClientInfo, ClientPortalStore, ConnectionManager, ErrorHandler, PgWireServerHandlers,
+    PidSecretKeyGenerator, RandomPidSecretKeyGenerator,
+};
+use datafusion_postgres::pgwire::error::{PgWireError, PgWireResult};
+use datafusion_postgres::pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
+use datafusion_postgres::{DfSessionService, Parser, QueryHook};
+use futures::{Sink, StreamExt};
+use tracing::{info, warn};
+
+use super::errors;
+use super::show::ShowHook;
+use crate::pg_compat::settings;
+
+/// Longest SQL text put in a log line.
+const LOGGED_SQL_CHARS: usize = 300;
+
+pub struct Handlers {
+    frontend: Arc<Frontend>,
+    startup: Arc<Startup>,
+    cancel: Arc<DefaultCancelHandler>,
+    errors: Arc<ErrorMapper>,
+}
+
+impl Handlers {
+    pub fn new(ctx: Arc<SessionContext>) -> Self {
+        let hooks: Vec<Arc<dyn QueryHook>> = vec![
+            Arc::new(ShowHook),
+            Arc::new(CursorStatementHook),
+            Arc::new(SetShowHook),
+            Arc::new(TransactionStatementHook),
+        ];
+        let connections = Arc::new(ConnectionManager::new());
+        Handlers {
+            frontend: Arc::new(Frontend {
+                inner: Arc::new(DfSessionService::new_with_hooks(ctx, hooks)),
+            }),
+            startup: Arc::new(Startup {
+                connections: Arc::clone(&connections),
+                pids: RandomPidSecretKeyGenerator::default(),
+            }),
+            cancel: Arc::new(DefaultCancelHandler::new(connections)),
+            errors: Arc::new(ErrorMapper),
+        }
+    }
+}
+
+impl PgWireServerHandlers for Handlers {
+    fn simple_query_handler(&self) -> Arc<impl SimpleQueryHandler> {
+        Arc::clone(&self.frontend)
+    }
+
+    fn extended_query_handler(&self) -> Arc<impl ExtendedQueryHandler> {
+        Arc::clone(&self.frontend)
+    }
+
+    fn startup_handler(&self) -> Arc<impl StartupHandler> {
+        Arc::clone(&self.startup)
+    }
+
+    fn error_handler(&self) -> Arc<impl ErrorHandler> {
+        Arc::clone(&self.errors)
+    }
+
+    fn cancel_handler(&self) -> Arc<impl CancelHandler> {
+        Arc::clone(&self.cancel)
+    }
+}
+
+/// Accepts the connection (authentication arrives with the security work) and announces
+/// PostgreSQL-compatible server parameters.
+pub struct Startup {
+    connections: Arc<ConnectionManager>,
+    pids: RandomPidSecretKeyGenerator,
+}
+
+#[async_trait]
+impl StartupHandler for Startup {
+    async fn on_startup<C>(&self, client: &mut C, message: PgWireFrontendMessage) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if let PgWireFrontendMessage::Startup(ref startup) = message {
+            protocol_negotiation(client, startup).await?;
+            save_startup_parameters_to_metadata(client, startup);
+            let (pid, secret_key) = self.pids.generate(client);
+            client.set_pid_and_secret_key(pid, secret_key.clone());
+            let (handle, guard) = self.connections.register(pid, secret_key);
+            client.session_extensions().insert(handle);
+            client.session_extensions().insert(guard);
+            finish_authentication(client, &ServerParams).await?;
+            let meta = client.metadata();
+            info!(
+                client = %client.socket_addr(),
+                user = meta.get("user").map(String::as_str).unwrap_or(""),
+                database = meta.get("database").map(String::as_str).unwrap_or(""),
+                application = meta.get("application_name").map(String::as_str).unwrap_or(""),
+                "connection accepted"
+            );
+        }
+        Ok(())
+    }
+}
+
+struct ServerParams;
+
+impl ServerParameterProvider for ServerParams {
+    fn server_parameters<C>(&self, client: &C) -> Option<std::collections::HashMap<String, String>>
+    where
+        C: ClientInfo,
+    {
+        let mut params = DefaultServerParameterProvider::default().server_parameters(client)?;
+        for name in [
+            "server_version",
+            "DateStyle",
+            "TimeZone",
+            "IntervalStyle",
+            "is_superuser",
+            "application_name",
+            "session_authorization",
+            "client_encoding",
+        ] {
+            if let Some(setting) = settings::find(name) {
+                params.insert(setting.name.to_owned(), setting.value(Some(client.metadata())));
+            }
+        }
+        params.remove("scram_iterations");
+        Some(params)
+    }
+}
+
+struct ErrorMapper;
+
+impl ErrorHandler for ErrorMapper {
+    fn on_error<C>(&self, client: &C, error: &mut PgWireError)
+    where
+        C: ClientInfo,
+    {
+        errors::map_pgwire_error(error);
+        if let PgWireError::UserError(info) = error {
+            info!(client = %client.socket_addr(), sqlstate = %info.code, message = %info.message, "error sent");
+        } else {
+            warn!(client = %client.socket_addr(), error = %error, "protocol error");
+        }
+    }
+}
+
+/// Simple and extended query protocol, delegated to `DfSessionService`.
+pub struct Frontend {
+    inner: Arc<DfSessionService>,
+}
+
+fn shorten(sql: &str) -> String {
+    let sql = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    match sql.char_indices().nth(LOGGED_SQL_CHARS) {
+        Some((cut, _)) => format!("{}…", &sql[..cut]),
+        None => sql,
+    }
+}
+
+/// Logs one line when dropped: after the last row was sent, or when the client went away.
+struct QueryLog {
+    client: SocketAddr,
+    sql: String,
+    started: Instant,
+    rows: u64,
+    failed: bool,
+}
+
+impl Drop for QueryLog {
+    fn drop(&mut self) {
+        let ms = self.started.elapsed().as_secs_f64() * 1000.0;
+        if self.failed {
+            info!(client = %self.client, duration_ms = format!("{ms:.1}"), rows = self.rows, sql = %self.sql, "query failed while streaming");
+        } else {
+            info!(client = %self.client, duration_ms = format!("{ms:.1}"), rows = self.rows, sql = %self.sql, "query");
+        }
+    }
+}
+
+fn with_log(response: Response, client: SocketAddr, sql: &str, started: Instant) -> Response {
+    let mut log = QueryLog {
+        client,
+        sql: shorten(sql),
+        started,
+        rows: 0,
+        failed: false,
+    };
+    match response {
+        Response::Query(mut query) => {
+            let rows = std::mem::replace(&mut query.data_rows, Box::pin(futures::stream::empty()));
+            query.data_rows = Box::pin(rows.map(move |row| {
+                // Borrow the whole struct so the closure owns it (not copies of its fields) and
+                // the line is logged when the stream is dropped.
+                let log: &mut QueryLog = &mut log;
+                match &row {
+                    Ok(_) => log.rows += 1,
+                    Err(_) => log.failed = true,
+                }
+                row
+            }));
+            Response::Query(query)
+        }
+        other => other,
+    }
+}
+
+#[async_trait]
+impl SimpleQueryHandler for Frontend {
+    async fn do_query<C>(&self, client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let started = Instant::now();
+        let peer = client.socket_addr();
+        match <DfSessionService as SimpleQueryHandler>::do_query(&self.inner, client, query).await {
+            Ok(responses) => Ok(responses
+                .into_iter()
+                .map(|r| with_log(r, peer, query, started))
+                .collect()),
+            Err(e) => {
+                let ms = started.elapsed().as_secs_f64() * 1000.0;
+                info!(client = %peer, duration_ms = format!("{ms:.1}"), sql = %shorten(query), "query rejected");
+                Err(e)
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl ExtendedQueryHandler for Frontend {
+    type Statement = <DfSessionService as ExtendedQueryHandler>::Statement;
+    type QueryParser = Parser;
+
+    fn query_parser(&self) -> Arc<Self::QueryParser> {
+        self.inner.query_parser()
+    }
+
+    async fn do_query<C>(
+        &self,
+        client: &mut C,
+        portal: &Portal<Self::Statement>,
+        max_rows: usize,
+    ) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let started = Instant::now();
+        let peer = client.socket_addr();
+        let sql = portal.statement.statement.0.clone();
+        match <DfSessionService as ExtendedQueryHandler>::do_query(&self.inner, client, portal, max_rows)
+            .await
+        {
+            Ok(response) => Ok(with_log(response, peer, &sql, started)),
+            Err(e) => {
+                let ms = started.elapsed().as_secs_f64() * 1000.0;
+                info!(client = %peer, duration_ms = format!("{ms:.1}"), sql = %shorten(&sql), "query rejected");
+                Err(e)
+            }
+        }
+    }
+}

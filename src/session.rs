@@ -1,0 +1,68 @@
+//! The DataFusion session every query runs in: the data directory catalog, PostgreSQL catalog
+//! emulation, and all of Sightline's functions.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use datafusion::catalog::{CatalogProvider, MemoryCatalogProvider};
+use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::cache::cache_manager::CacheManagerConfig;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::session_state::SessionStateBuilder;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion_postgres::datafusion_pg_catalog::pg_catalog::context::EmptyContextProvider;
+use datafusion_postgres::datafusion_pg_catalog::setup_pg_catalog;
+
+use crate::catalog::{CatalogStore, DataDirSchema, Quarantine};
+use crate::config::Config;
+
+/// The catalog (PostgreSQL "database") name clients see.
+pub const CATALOG: &str = "sightline";
+pub const SCHEMA: &str = "public";
+
+/// Builds the session over `data_dir`.
+pub fn build_context(config: &Config, data_dir: &Path) -> Result<SessionContext> {
+    let quarantine = Arc::new(Quarantine::default());
+    // No list-files cache: a file dropped into a table directory must be seen by the next query.
+    let cache = CacheManagerConfig::default().with_list_files_cache_limit(0);
+    let runtime = RuntimeEnvBuilder::new()
+        .with_cache_manager(cache)
+        .build_arc()?;
+    let file_url = url::Url::parse("file://")
+        .map_err(|e| DataFusionError::Internal(format!("file URL: {e}")))?;
+    runtime.register_object_store(&file_url, Arc::new(CatalogStore::new(Arc::clone(&quarantine))));
+
+    let session_config = SessionConfig::new()
+        .with_information_schema(true)
+        .with_create_default_catalog_and_schema(false)
+        .with_default_catalog_and_schema(CATALOG, SCHEMA)
+        .with_target_partitions(config.target_partitions)
+        .with_batch_size(config.batch_size);
+    let state = SessionStateBuilder::new()
+        .with_config(session_config)
+        .with_runtime_env(runtime)
+        .with_default_features()
+        .build();
+    let mut ctx = SessionContext::new_with_state(state);
+
+    let schema = DataDirSchema::new(
+        data_dir,
+        ctx.state().table_options().parquet.clone(),
+        quarantine,
+    )
+    .map_err(|e| {
+        DataFusionError::Configuration(format!(
+            "data directory {}: {e}",
+            data_dir.display()
+        ))
+    })?;
+    let catalog = MemoryCatalogProvider::new();
+    catalog.register_schema(SCHEMA, Arc::new(schema))?;
+    ctx.register_catalog(CATALOG, Arc::new(catalog));
+
+    setup_pg_catalog(&ctx, CATALOG, EmptyContextProvider).map_err(|e| *e)?;
+    datafusion_postgres::datafusion_pg_functions::register_all(&mut ctx);
+    sightline_udfs::register_all(&ctx)?;
+    crate::pg_compat::register(&ctx);
+    Ok(ctx)
+}

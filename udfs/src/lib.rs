@@ -1,0 +1,60 @@
+//! Sightline's analytic SQL functions, usable from any DataFusion `SessionContext`:
+//!
+//! ```no_run
+//! # async fn demo() -> datafusion::error::Result<()> {
+//! let ctx = datafusion::prelude::SessionContext::new();
+//! sightline_udfs::register_all(&ctx)?;
+//! ctx.sql("SELECT safe_divide(3, 0)").await?.show().await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! One function (or one tight family) per module, each with its signature, documentation and
+//! tests beside it, following DataFusion's own `functions-aggregate` layout.
+
+pub mod error;
+pub mod safe_divide;
+
+use std::sync::Arc;
+
+use datafusion::error::Result;
+use datafusion::logical_expr::{AggregateUDF, DocSection, ScalarUDF, WindowUDF};
+use datafusion::prelude::SessionContext;
+
+pub use error::SqlError;
+
+/// The documentation section Sightline's general-purpose helpers are listed under.
+pub const DOC_SECTION_GENERAL: DocSection = DocSection {
+    include: true,
+    label: "Sightline Functions",
+    description: Some("Analytics helpers added by Sightline"),
+};
+
+/// Every scalar function this crate provides.
+pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
+    vec![safe_divide::safe_divide_udf()]
+}
+
+/// Every aggregate function this crate provides.
+pub fn aggregate_functions() -> Vec<Arc<AggregateUDF>> {
+    vec![]
+}
+
+/// Every window function this crate provides.
+pub fn window_functions() -> Vec<Arc<WindowUDF>> {
+    vec![]
+}
+
+/// Registers every Sightline function with `ctx`.
+pub fn register_all(ctx: &SessionContext) -> Result<()> {
+    for f in scalar_functions() {
+        ctx.register_udf(f.as_ref().clone());
+    }
+    for f in aggregate_functions() {
+        ctx.register_udaf(f.as_ref().clone());
+    }
+    for f in window_functions() {
+        ctx.register_udwf(f.as_ref().clone());
+    }
+    Ok(())
+}
