@@ -1,1 +1,10 @@
-fn main(){}
+//! Integration tests: the real server on a free loopback port, real Postgres clients.
+//! One test binary on purpose (every extra binary re-links DataFusion).
+
+mod catalog;
+mod cli;
+mod demo;
+mod examples;
+mod psql;
+mod support;
+mod wire;

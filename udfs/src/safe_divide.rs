@@ -111,7 +111,7 @@ fn divide(num: &ArrayRef, den: &ArrayRef) -> Result<ArrayRef> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+
     use datafusion::arrow::array::Float64Array;
     use datafusion::prelude::SessionContext;
 

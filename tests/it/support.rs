@@ -1,0 +1,98 @@
+//! Starting servers and connecting to them.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use sightline::config::Config;
+use tokio_postgres::{Client, NoTls};
+
+/// Customers in the shared demo dataset the tests run against: small enough to generate in a
+/// second or two in a debug build, large enough for the planted signals to show.
+pub const DEMO_CUSTOMERS: usize = 3000;
+pub const DEMO_SEED: u64 = 42;
+
+/// Starts a server over `data` on its own runtime thread; returns its address.
+pub fn start_server(data: &Path) -> SocketAddr {
+    let data = data.to_owned();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let config = Config {
+                target_partitions: 2,
+                ..Config::default()
+            };
+            let ctx = sightline::session::build_context(&config, &data).expect("context");
+            let server = sightline::server::Server::bind(
+                std::sync::Arc::new(ctx),
+                "127.0.0.1:0".parse().unwrap(),
+            )
+            .await
+            .expect("bind");
+            tx.send(server.local_addr().unwrap()).unwrap();
+            server.run().await.expect("server");
+        });
+    });
+    rx.recv().expect("server address")
+}
+
+/// The shared demo dataset, generated once per test run.
+pub fn demo_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::Builder::new()
+            .prefix("sightline-demo-")
+            .tempdir()
+            .expect("tempdir")
+            .keep();
+        sightline::demo::write_demo(&dir, DEMO_CUSTOMERS, DEMO_SEED).expect("demo data");
+        dir
+    })
+}
+
+/// A server over the shared demo dataset, started once per test run.
+pub fn demo_server() -> SocketAddr {
+    static ADDR: OnceLock<SocketAddr> = OnceLock::new();
+    *ADDR.get_or_init(|| start_server(demo_dir()))
+}
+
+pub fn conn_string(addr: SocketAddr) -> String {
+    format!(
+        "host={} port={} user=sightline dbname=sightline application_name=sightline-tests",
+        addr.ip(),
+        addr.port()
+    )
+}
+
+pub async fn connect(addr: SocketAddr) -> Client {
+    let (client, connection) = tokio_postgres::connect(&conn_string(addr), NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    client
+}
+
+/// The SQLSTATE of a failed statement.
+pub fn sqlstate(err: &tokio_postgres::Error) -> String {
+    err.code()
+        .map(|c| c.code().to_owned())
+        .unwrap_or_else(|| format!("no SQLSTATE: {err}"))
+}
+
+/// Values of the first column of a simple-query result, as text.
+pub fn first_column(messages: &[tokio_postgres::SimpleQueryMessage]) -> Vec<Option<String>> {
+    messages
+        .iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(row) => Some(row.get(0).map(str::to_owned)),
+            _ => None,
+        })
+        .collect()
+}

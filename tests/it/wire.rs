@@ -1,0 +1,260 @@
+//! The Postgres wire protocol through tokio-postgres: simple and extended query, parameters,
+//! binary results, SQLSTATEs, streaming, settings.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use futures::StreamExt;
+use rust_decimal::Decimal;
+
+use crate::support::{connect, demo_server, first_column, sqlstate};
+
+#[tokio::test]
+async fn simple_query_answers_group_by() {
+    let client = connect(demo_server()).await;
+    let rows = client
+        .simple_query("SELECT channel, count(*) AS n FROM touchpoints GROUP BY 1 ORDER BY 1")
+        .await
+        .unwrap();
+    let channels = first_column(&rows);
+    assert!(channels.len() >= 6, "{channels:?}");
+    assert!(channels.contains(&Some("paid_search".to_owned())));
+    let total: i64 = client
+        .query_one("SELECT count(*) FROM touchpoints", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let summed: i64 = rows
+        .iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(1).map(|v| v.parse::<i64>().unwrap()),
+            _ => None,
+        })
+        .sum();
+    assert_eq!(total, summed);
+}
+
+#[tokio::test]
+async fn prepared_statements_bind_parameters() {
+    let client = connect(demo_server()).await;
+    let stmt = client
+        .prepare("SELECT count(*) FROM orders WHERE customer_id <= $1 AND channel = $2")
+        .await
+        .unwrap();
+    let with_params: i64 = client
+        .query_one(&stmt, &[&500_i64, &"paid_search"])
+        .await
+        .unwrap()
+        .get(0);
+    let literal: i64 = client
+        .query_one(
+            "SELECT count(*) FROM orders WHERE customer_id <= 500 AND channel = 'paid_search'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(with_params, literal);
+    assert!(literal > 0);
+    // The same statement again with other values.
+    let other: i64 = client
+        .query_one(&stmt, &[&100_000_i64, &"email"])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(other > 0);
+}
+
+#[tokio::test]
+async fn binary_results_decode_to_the_right_types() {
+    let client = connect(demo_server()).await;
+    let row = client
+        .query_one(
+            "SELECT CAST(7 AS SMALLINT) AS i2, CAST(42 AS INT) AS i4, CAST(9000000000 AS BIGINT) AS i8,
+                    CAST(1.5 AS REAL) AS f4, CAST(2.25 AS DOUBLE) AS f8, 'héllo' AS t,
+                    CAST('2024-01-02 03:04:05.123456' AS TIMESTAMP) AS ts,
+                    CAST('2024-02-29' AS DATE) AS d, CAST(12.34 AS DECIMAL(10,2)) AS num,
+                    true AS b, make_array(1, 2, 3) AS ints, make_array('x', 'y') AS texts",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i16>("i2"), 7);
+    assert_eq!(row.get::<_, i32>("i4"), 42);
+    assert_eq!(row.get::<_, i64>("i8"), 9_000_000_000);
+    assert_eq!(row.get::<_, f32>("f4"), 1.5);
+    assert_eq!(row.get::<_, f64>("f8"), 2.25);
+    assert_eq!(row.get::<_, String>("t"), "héllo");
+    let ts = NaiveDateTime::parse_from_str("2024-01-02 03:04:05.123456", "%Y-%m-%d %H:%M:%S%.f").unwrap();
+    assert_eq!(row.get::<_, NaiveDateTime>("ts"), ts);
+    assert_eq!(row.get::<_, NaiveDate>("d"), NaiveDate::from_ymd_opt(2024, 2, 29).unwrap());
+    assert_eq!(row.get::<_, Decimal>("num"), Decimal::new(1234, 2));
+    assert!(row.get::<_, bool>("b"));
+    assert_eq!(row.get::<_, Vec<i64>>("ints"), vec![1, 2, 3]);
+    assert_eq!(row.get::<_, Vec<String>>("texts"), vec!["x", "y"]);
+}
+
+#[tokio::test]
+async fn demo_columns_have_postgres_types() {
+    let client = connect(demo_server()).await;
+    let row = client
+        .query_one(
+            "SELECT order_id, ts, total, coupon_code, used_coupon FROM orders ORDER BY order_id LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i64>(0), 1);
+    let _: NaiveDateTime = row.get(1);
+    assert!(row.get::<_, Decimal>(2) > Decimal::ZERO);
+    let _: Option<String> = row.get(3);
+    let _: bool = row.get(4);
+    let day: NaiveDate = client
+        .query_one("SELECT min(signup_date) FROM customers", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(day >= NaiveDate::from_ymd_opt(2024, 1, 1).unwrap());
+}
+
+#[tokio::test]
+async fn errors_carry_sqlstates_and_the_connection_survives() {
+    let client = connect(demo_server()).await;
+    let cases = [
+        ("SELEC 1", "42601"),
+        ("SELECT * FROM no_such_table", "42P01"),
+        ("SELECT no_such_function(1)", "42883"),
+        ("SELECT no_such_column FROM orders", "42703"),
+        ("SELECT safe_divide('a')", "42883"),
+        ("SHOW no_such_setting", "42704"),
+        ("SELECT CAST('abc' AS INT)", "22P02"),
+    ];
+    for (sql, code) in cases {
+        let err = client.simple_query(sql).await.unwrap_err();
+        assert_eq!(sqlstate(&err), code, "{sql}: {err:?}");
+        let err = client.query(sql, &[]).await.unwrap_err();
+        assert_eq!(sqlstate(&err), code, "{sql} (extended): {err:?}");
+    }
+    let one: i64 = client.query_one("SELECT 1::BIGINT", &[]).await.unwrap().get(0);
+    assert_eq!(one, 1);
+}
+
+#[tokio::test]
+async fn large_results_stream_without_being_collected_first() {
+    let addr = demo_server();
+    let (client, connection) =
+        tokio_postgres::connect(&crate::support::conn_string(addr), tokio_postgres::NoTls)
+            .await
+            .unwrap();
+    let conn = tokio::spawn(connection);
+    // Two billion rows: collecting them first would take minutes and tens of GiB, so the first
+    // rows only arrive promptly if the server streams batch by batch.
+    let params: [i64; 0] = [];
+    let stream = client
+        .query_raw("SELECT value FROM range(0, 2000000000)", params)
+        .await
+        .unwrap();
+    let first: Vec<i64> = tokio::time::timeout(
+        std::time::Duration::from_secs(120),
+        stream.take(20_000).map(|r| r.unwrap().get::<_, i64>(0)).collect::<Vec<_>>(),
+    )
+    .await
+    .expect("first rows of a huge result arrive while it is still being produced");
+    assert_eq!(first.len(), 20_000);
+    assert_eq!(first[..3], [0, 1, 2]);
+    // Walk away mid-stream; the server must drop the query and keep serving others.
+    conn.abort();
+    drop(client);
+    let client = connect(addr).await;
+    let n: i64 = client.query_one("SELECT count(*) FROM events", &[]).await.unwrap().get(0);
+    let streamed = client
+        .query_raw("SELECT * FROM events", [] as [i64; 0])
+        .await
+        .unwrap()
+        .fold(0_i64, |n, row| async move {
+            row.unwrap();
+            n + 1
+        })
+        .await;
+    assert_eq!(streamed, n);
+}
+
+#[tokio::test]
+async fn version_and_show_look_like_postgres() {
+    let client = connect(demo_server()).await;
+    let version: String = client.query_one("SELECT version()", &[]).await.unwrap().get(0);
+    assert!(version.starts_with("PostgreSQL 16."), "{version}");
+    let version: String = client
+        .query_one("SELECT pg_catalog.version()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(version.contains("Sightline"), "{version}");
+    for (name, expected) in [
+        ("server_version_num", "160006"),
+        ("standard_conforming_strings", "on"),
+        ("server_encoding", "UTF8"),
+        ("integer_datetimes", "on"),
+        ("transaction_isolation", "read committed"),
+    ] {
+        let rows = client.simple_query(&format!("SHOW {name}")).await.unwrap();
+        assert_eq!(first_column(&rows), vec![Some(expected.to_owned())], "{name}");
+    }
+    let rows = client.simple_query("SHOW application_name").await.unwrap();
+    assert_eq!(first_column(&rows), vec![Some("sightline-tests".to_owned())]);
+    let rows = client.simple_query("SHOW ALL").await.unwrap();
+    assert!(first_column(&rows).len() > 20);
+    let setting: String = client
+        .query_one("SELECT current_setting('server_version_num')", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(setting, "160006");
+}
+
+#[tokio::test]
+async fn transactions_and_explain_are_accepted() {
+    let mut client = connect(demo_server()).await;
+    let tx = client.transaction().await.unwrap();
+    let n: i64 = tx.query_one("SELECT count(*) FROM products", &[]).await.unwrap().get(0);
+    assert!(n > 0);
+    tx.commit().await.unwrap();
+    let tx = client.transaction().await.unwrap();
+    tx.rollback().await.unwrap();
+    for sql in [
+        "EXPLAIN SELECT channel, count(*) FROM events GROUP BY channel",
+        "EXPLAIN ANALYZE SELECT channel, count(*) FROM events GROUP BY channel",
+    ] {
+        let rows = client.simple_query(sql).await.unwrap();
+        let plan: Vec<_> = first_column(&rows);
+        assert!(!plan.is_empty(), "{sql}");
+        let rows = client.query(sql, &[]).await.unwrap();
+        assert!(!rows.is_empty(), "{sql} (extended)");
+    }
+}
+
+#[tokio::test]
+async fn catalog_queries_see_the_tables() {
+    let client = connect(demo_server()).await;
+    let tables: Vec<String> = client
+        .query(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    for t in ["ad_spend", "customers", "events", "order_items", "orders", "products", "touchpoints"] {
+        assert!(tables.iter().any(|x| x == t), "{t} missing from {tables:?}");
+    }
+    let n: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = 'public' AND c.relname = 'orders'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1);
+}
