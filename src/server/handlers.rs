@@ -17,18 +17,24 @@ use datafusion_postgres::pgwire::api::auth::{
     DefaultServerParameterProvider, ServerParameterProvider, StartupHandler,
 };
 use datafusion_postgres::pgwire::api::cancel::{CancelHandler, DefaultCancelHandler};
-use datafusion_postgres::pgwire::api::portal::Portal;
-use datafusion_postgres::pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
-use datafusion_postgres::pgwire::api::results::Response;
-use datafusion_postgres::pgwire::api::store::PortalStore;
-use datafusion_postgres::pgwire::api::{
-    ClientInfo, ClientPortalStore, ConnectionManager, ErrorHandler, PgWireServerHandlers,
-    PidSecretKeyGenerator, RandomPidSecretKeyGenerator,
+use datafusion_postgres::pgwire::api::portal::{Portal, PortalExecutionState};
+use datafusion_postgres::pgwire::api::query::{
+    send_execution_response, send_query_response, ExtendedQueryHandler, SimpleQueryHandler,
 };
-use datafusion_postgres::pgwire::error::{PgWireError, PgWireResult};
+use datafusion_postgres::pgwire::api::results::Response;
+use datafusion_postgres::pgwire::api::store::{Entry, PortalStore};
+use datafusion_postgres::pgwire::api::{
+    ClientInfo, ClientPortalStore, ConnectionHandle, ConnectionManager, ErrorHandler,
+    PgWireConnectionState, PgWireServerHandlers, PidSecretKeyGenerator,
+    RandomPidSecretKeyGenerator, DEFAULT_NAME,
+};
+use datafusion_postgres::pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use datafusion_postgres::pgwire::messages::extendedquery::Execute;
+use datafusion_postgres::pgwire::messages::response::EmptyQueryResponse;
 use datafusion_postgres::pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use datafusion_postgres::{DfSessionService, Parser, QueryHook};
-use futures::{Sink, StreamExt};
+use futures::future::{select, Either};
+use futures::{Sink, SinkExt, StreamExt};
 use tracing::{info, warn};
 
 use super::errors;
@@ -262,6 +268,97 @@ impl ExtendedQueryHandler for Frontend {
 
     fn query_parser(&self) -> Arc<Self::QueryParser> {
         self.inner.query_parser()
+    }
+
+    /// pgwire's default `Execute` collects every row of a portal into memory before sending
+    /// when the client asks for all rows (`max_rows = 0`, what most drivers do). This streams
+    /// them instead, and lets a CancelRequest stop the query while rows are being sent.
+    /// Row-limited executes (cursors, JDBC `fetchSize`) keep pgwire's bounded fetch.
+    async fn on_execute<C>(&self, client: &mut C, message: Execute) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let name = message.name.as_deref().unwrap_or(DEFAULT_NAME);
+        let portal = match client.portal_store().get_portal(name) {
+            Some(Entry::Value(portal)) if message.max_rows == 0 => portal,
+            _ => return self._on_execute(client, message).await,
+        };
+        if !matches!(*portal.state.lock().await, PortalExecutionState::Initial) {
+            return self._on_execute(client, message).await;
+        }
+        if !matches!(client.state(), PgWireConnectionState::ReadyForQuery) {
+            return Err(PgWireError::NotReadyForQuery);
+        }
+        let mut transaction_status = client.transaction_status();
+        client.set_state(PgWireConnectionState::QueryInProgress);
+
+        // Resolves when a CancelRequest for this connection arrives (never without a handle).
+        let mut cancel: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> =
+            match client.session_extensions().get::<Arc<ConnectionHandle>>() {
+                Some(handle) => {
+                    let rx = handle.start_query().await;
+                    Box::pin(async move {
+                        let _ = rx.await;
+                    })
+                }
+                None => Box::pin(futures::future::pending()),
+            };
+        let response = {
+            let query = std::pin::pin!(<Self as ExtendedQueryHandler>::do_query(
+                self,
+                client,
+                portal.as_ref(),
+                0
+            ));
+            match select(query, cancel.as_mut()).await {
+                Either::Left((result, _)) => result?,
+                Either::Right(_) => return Err(PgWireError::QueryCanceled),
+            }
+        };
+        match response {
+            Response::Query(results) => {
+                *portal.state.lock().await = PortalExecutionState::Finished;
+                let send = std::pin::pin!(send_query_response(client, results, false));
+                match select(send, cancel.as_mut()).await {
+                    Either::Left((result, _)) => result?,
+                    Either::Right(_) => return Err(PgWireError::QueryCanceled),
+                }
+            }
+            Response::EmptyQuery => {
+                client
+                    .feed(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new()))
+                    .await?;
+            }
+            Response::Execution(tag) => send_execution_response(client, tag).await?,
+            Response::TransactionStart(tag) => {
+                send_execution_response(client, tag).await?;
+                transaction_status = transaction_status.to_in_transaction_state();
+            }
+            Response::TransactionEnd(tag) => {
+                send_execution_response(client, tag).await?;
+                transaction_status = transaction_status.to_idle_state();
+                client.portal_store().rm_portal(DEFAULT_NAME);
+            }
+            Response::Error(err) => {
+                client
+                    .send(PgWireBackendMessage::ErrorResponse((*err).into()))
+                    .await?;
+                transaction_status = transaction_status.to_error_state();
+            }
+            Response::CopyIn(_) | Response::CopyOut(_) | Response::CopyBoth(_) => {
+                return Err(PgWireError::UserError(Box::new(ErrorInfo::new(
+                    "ERROR".to_owned(),
+                    "0A000".to_owned(),
+                    "COPY is not supported in the extended query protocol".to_owned(),
+                ))));
+            }
+        }
+        client.set_state(PgWireConnectionState::ReadyForQuery);
+        client.set_transaction_status(transaction_status);
+        Ok(())
     }
 
     async fn do_query<C>(
