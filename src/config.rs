@@ -78,7 +78,9 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            listen: DEFAULT_LISTEN.parse().expect("default listen address is valid"),
+            listen: DEFAULT_LISTEN
+                .parse()
+                .expect("default listen address is valid"),
             data: None,
             cache_dir: default_cache_dir(),
             target_partitions: std::thread::available_parallelism()

@@ -101,7 +101,10 @@ fn init_logging(level: Option<&str>) {
         .init();
 }
 
-fn load_config(common: &CommonArgs, listen: Option<String>) -> anyhow::Result<(Config, Option<String>)> {
+fn load_config(
+    common: &CommonArgs,
+    listen: Option<String>,
+) -> anyhow::Result<(Config, Option<String>)> {
     let file = match &common.config {
         Some(path) => FileConfig::load(path)?,
         None => FileConfig::default(),
@@ -122,7 +125,10 @@ fn load_config(common: &CommonArgs, listen: Option<String>) -> anyhow::Result<(C
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -161,7 +167,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Query(args) => {
             let (config, file_level) = load_config(&args.common, None)?;
-            init_logging(Some(cli.log_level.as_deref().or(file_level.as_deref()).unwrap_or("warn")));
+            init_logging(Some(
+                cli.log_level
+                    .as_deref()
+                    .or(file_level.as_deref())
+                    .unwrap_or("warn"),
+            ));
             let data = sightline::resolve_data_dir(&config)?;
             let ctx = sightline::session::build_context(&config, &data)?;
             match sightline::query::run_sql(&ctx, &args.sql).await {

@@ -30,7 +30,10 @@ pub fn build_context(config: &Config, data_dir: &Path) -> Result<SessionContext>
         .build_arc()?;
     let file_url = url::Url::parse("file://")
         .map_err(|e| DataFusionError::Internal(format!("file URL: {e}")))?;
-    runtime.register_object_store(&file_url, Arc::new(CatalogStore::new(Arc::clone(&quarantine))));
+    runtime.register_object_store(
+        &file_url,
+        Arc::new(CatalogStore::new(Arc::clone(&quarantine))),
+    );
 
     let session_config = SessionConfig::new()
         .with_information_schema(true)
@@ -51,10 +54,7 @@ pub fn build_context(config: &Config, data_dir: &Path) -> Result<SessionContext>
         quarantine,
     )
     .map_err(|e| {
-        DataFusionError::Configuration(format!(
-            "data directory {}: {e}",
-            data_dir.display()
-        ))
+        DataFusionError::Configuration(format!("data directory {}: {e}", data_dir.display()))
     })?;
     let catalog = MemoryCatalogProvider::new();
     catalog.register_schema(SCHEMA, Arc::new(schema))?;

@@ -228,9 +228,7 @@ impl DataDirSchema {
             Entry::Dir(dir) => infer_partitions(dir, &good_files, &file_schema),
         };
         let file_schema = Arc::new(
-            datafusion::datasource::physical_plan::parquet::transform_schema_to_view(
-                &file_schema,
-            ),
+            datafusion::datasource::physical_plan::parquet::transform_schema_to_view(&file_schema),
         );
 
         let url = match entry {
@@ -246,7 +244,11 @@ impl DataDirSchema {
             .with_listing_options(options)
             .with_schema(file_schema);
         let provider: Arc<dyn TableProvider> = Arc::new(ListingTable::try_new(config)?);
-        debug!(table = name, files = good_files.len(), "catalog: (re)built table");
+        debug!(
+            table = name,
+            files = good_files.len(),
+            "catalog: (re)built table"
+        );
         let table = CachedTable {
             fingerprint,
             provider,
@@ -397,12 +399,30 @@ fn read_parquet_schema(path: &Path) -> std::result::Result<SchemaRef, String> {
 
 /// Merges the schemas of a table's files; a file whose columns conflict keeps only the first
 /// file's definition of them (DataFusion casts or fails at read time, per column, not per table).
+/// A column some files lack is nullable: those files read as NULL there.
 fn merge_schemas(table: &str, schemas: &[SchemaRef], warn: impl Fn(String)) -> Schema {
     let stripped: Vec<Schema> = schemas
         .iter()
         .map(|s| Schema::new(s.fields().clone()))
         .collect();
-    match Schema::try_merge(stripped.clone()) {
+    let merged = merge_fields(table, &stripped, warn);
+    let fields: Vec<_> = merged
+        .fields()
+        .iter()
+        .map(|f| {
+            let everywhere = stripped.iter().all(|s| s.field_with_name(f.name()).is_ok());
+            if everywhere || f.is_nullable() {
+                Arc::clone(f)
+            } else {
+                Arc::new(f.as_ref().clone().with_nullable(true))
+            }
+        })
+        .collect();
+    Schema::new(fields)
+}
+
+fn merge_fields(table: &str, stripped: &[Schema], warn: impl Fn(String)) -> Schema {
+    match Schema::try_merge(stripped.to_vec()) {
         Ok(schema) => schema,
         Err(e) => {
             warn(format!(
@@ -476,7 +496,10 @@ mod tests {
     #[test]
     fn names_are_folded_and_checked() {
         assert_eq!(table_name("Orders").as_deref(), Some("orders"));
-        assert_eq!(table_name("ad-spend 2024").as_deref(), Some("ad_spend_2024"));
+        assert_eq!(
+            table_name("ad-spend 2024").as_deref(),
+            Some("ad_spend_2024")
+        );
         assert_eq!(table_name("_x").as_deref(), Some("_x"));
         assert_eq!(table_name("2024_sales"), None);
         assert_eq!(table_name(""), None);

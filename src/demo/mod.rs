@@ -62,8 +62,14 @@ pub fn write_demo(out: &Path, customers: usize, seed: u64) -> Result<DemoSummary
     let data = sim::generate(customers, seed);
     let mut tables = Vec::new();
 
-    tables.push(("customers", write_table(&out.join("customers.parquet"), customers_batch(&data)?)?));
-    tables.push(("products", write_table(&out.join("products.parquet"), products_batch(&data)?)?));
+    tables.push((
+        "customers",
+        write_table(&out.join("customers.parquet"), customers_batch(&data)?)?,
+    ));
+    tables.push((
+        "products",
+        write_table(&out.join("products.parquet"), products_batch(&data)?)?,
+    ));
     let events = events_batch(&data)?;
     let events_dir = out.join("events");
     if events_dir.exists() {
@@ -80,10 +86,22 @@ pub fn write_demo(out: &Path, customers: usize, seed: u64) -> Result<DemoSummary
         part += 1;
     }
     tables.push(("events", events.num_rows()));
-    tables.push(("touchpoints", write_table(&out.join("touchpoints.parquet"), touchpoints_batch(&data)?)?));
-    tables.push(("orders", write_table(&out.join("orders.parquet"), orders_batch(&data)?)?));
-    tables.push(("order_items", write_table(&out.join("order_items.parquet"), order_items_batch(&data)?)?));
-    tables.push(("ad_spend", write_table(&out.join("ad_spend.parquet"), ad_spend_batch(&data)?)?));
+    tables.push((
+        "touchpoints",
+        write_table(&out.join("touchpoints.parquet"), touchpoints_batch(&data)?)?,
+    ));
+    tables.push((
+        "orders",
+        write_table(&out.join("orders.parquet"), orders_batch(&data)?)?,
+    ));
+    tables.push((
+        "order_items",
+        write_table(&out.join("order_items.parquet"), order_items_batch(&data)?)?,
+    ));
+    tables.push((
+        "ad_spend",
+        write_table(&out.join("ad_spend.parquet"), ad_spend_batch(&data)?)?,
+    ));
     Ok(DemoSummary { tables })
 }
 
@@ -115,7 +133,10 @@ pub fn ensure_demo(cache_dir: &Path, customers: usize, seed: u64) -> Result<Path
             return Err(io_err(&dir)(e));
         }
     }
-    info!(elapsed_ms = started.elapsed().as_millis() as u64, "demo dataset ready");
+    info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "demo dataset ready"
+    );
     Ok(dir)
 }
 
@@ -161,16 +182,31 @@ fn customers_batch(d: &sim::Dataset) -> Result<RecordBatch, ArrowError> {
         ("customer_id", Arc::new(Int64Array::from(c.id.clone()))),
         (
             "signup_date",
-            Arc::new(Date32Array::from_iter_values(c.signup_day.iter().map(|&x| model::epoch_day(x)))),
+            Arc::new(Date32Array::from_iter_values(
+                c.signup_day.iter().map(|&x| model::epoch_day(x)),
+            )),
         ),
-        ("region", strings(c.region.iter().map(|&i| model::REGIONS[i].0))),
+        (
+            "region",
+            strings(c.region.iter().map(|&i| model::REGIONS[i].0)),
+        ),
         ("city_tier", Arc::new(Int32Array::from(c.city_tier.clone()))),
-        ("age_band", strings(c.age_band.iter().map(|&i| model::AGE_BANDS[i].0))),
+        (
+            "age_band",
+            strings(c.age_band.iter().map(|&i| model::AGE_BANDS[i].0)),
+        ),
         (
             "acquisition_channel",
-            strings(c.acquisition_channel.iter().map(|&i| model::CHANNELS[i].name)),
+            strings(
+                c.acquisition_channel
+                    .iter()
+                    .map(|&i| model::CHANNELS[i].name),
+            ),
         ),
-        ("primary_device", strings(c.device.iter().map(|&i| model::DEVICES[i].0))),
+        (
+            "primary_device",
+            strings(c.device.iter().map(|&i| model::DEVICES[i].0)),
+        ),
     ])
 }
 
@@ -179,7 +215,10 @@ fn products_batch(d: &sim::Dataset) -> Result<RecordBatch, ArrowError> {
     batch(vec![
         ("product_id", Arc::new(Int64Array::from(p.id.clone()))),
         ("name", strings(p.name.iter().map(String::as_str))),
-        ("category", strings(p.category.iter().map(|&i| model::CATEGORIES[i].name))),
+        (
+            "category",
+            strings(p.category.iter().map(|&i| model::CATEGORIES[i].name)),
+        ),
         ("brand", strings(p.brand.iter().copied())),
         ("price", money(p.price_cents.iter().copied(), 10)?),
     ])
@@ -188,7 +227,11 @@ fn products_batch(d: &sim::Dataset) -> Result<RecordBatch, ArrowError> {
 fn campaign_names() -> Vec<String> {
     model::CHANNELS
         .iter()
-        .flat_map(|c| model::THEMES.iter().map(move |t| format!("{}_{t}", c.short)))
+        .flat_map(|c| {
+            model::THEMES
+                .iter()
+                .map(move |t| format!("{}_{t}", c.short))
+        })
         .collect()
 }
 
@@ -200,18 +243,44 @@ fn events_batch(d: &sim::Dataset) -> Result<RecordBatch, ArrowError> {
     let e = &d.events;
     let names = campaign_names();
     batch(vec![
-        ("event_id", Arc::new(Int64Array::from_iter_values(1..=e.ts.len() as i64))),
-        ("customer_id", Arc::new(Int64Array::from(e.customer_id.clone()))),
+        (
+            "event_id",
+            Arc::new(Int64Array::from_iter_values(1..=e.ts.len() as i64)),
+        ),
+        (
+            "customer_id",
+            Arc::new(Int64Array::from(e.customer_id.clone())),
+        ),
         ("ts", ts(&sim::to_epoch_micros(&e.ts))),
-        ("session_id", Arc::new(Int64Array::from(e.session_id.clone()))),
-        ("event_type", strings(e.event_type.iter().map(|&i| model::EVENT_TYPES[i]))),
-        ("product_id", Arc::new(Int64Array::from(e.product_id.clone()))),
-        ("channel", strings(e.channel.iter().map(|&i| model::CHANNELS[i].name))),
+        (
+            "session_id",
+            Arc::new(Int64Array::from(e.session_id.clone())),
+        ),
+        (
+            "event_type",
+            strings(e.event_type.iter().map(|&i| model::EVENT_TYPES[i])),
+        ),
+        (
+            "product_id",
+            Arc::new(Int64Array::from(e.product_id.clone())),
+        ),
+        (
+            "channel",
+            strings(e.channel.iter().map(|&i| model::CHANNELS[i].name)),
+        ),
         (
             "campaign",
-            strings(e.channel.iter().zip(&e.campaign).map(|(&c, &t)| campaign(&names, c, t))),
+            strings(
+                e.channel
+                    .iter()
+                    .zip(&e.campaign)
+                    .map(|(&c, &t)| campaign(&names, c, t)),
+            ),
         ),
-        ("device", strings(e.device.iter().map(|&i| model::DEVICES[i].0))),
+        (
+            "device",
+            strings(e.device.iter().map(|&i| model::DEVICES[i].0)),
+        ),
     ])
 }
 
@@ -219,16 +288,31 @@ fn touchpoints_batch(d: &sim::Dataset) -> Result<RecordBatch, ArrowError> {
     let t = &d.touchpoints;
     let names = campaign_names();
     batch(vec![
-        ("customer_id", Arc::new(Int64Array::from(t.customer_id.clone()))),
+        (
+            "customer_id",
+            Arc::new(Int64Array::from(t.customer_id.clone())),
+        ),
         ("ts", ts(&sim::to_epoch_micros(&t.ts))),
-        ("channel", strings(t.channel.iter().map(|&i| model::CHANNELS[i].name))),
+        (
+            "channel",
+            strings(t.channel.iter().map(|&i| model::CHANNELS[i].name)),
+        ),
         (
             "campaign",
-            strings(t.channel.iter().zip(&t.campaign).map(|(&c, &th)| campaign(&names, c, th))),
+            strings(
+                t.channel
+                    .iter()
+                    .zip(&t.campaign)
+                    .map(|(&c, &th)| campaign(&names, c, th)),
+            ),
         ),
         (
             "touch_type",
-            strings(t.is_click.iter().map(|&c| if c { "click" } else { "impression" })),
+            strings(
+                t.is_click
+                    .iter()
+                    .map(|&c| if c { "click" } else { "impression" }),
+            ),
         ),
         ("cost", Arc::new(Float64Array::from(t.cost.clone()))),
     ])
@@ -243,17 +327,34 @@ fn orders_batch(d: &sim::Dataset) -> Result<RecordBatch, ArrowError> {
         .map(|(s, d)| s - d);
     batch(vec![
         ("order_id", Arc::new(Int64Array::from(o.order_id.clone()))),
-        ("customer_id", Arc::new(Int64Array::from(o.customer_id.clone()))),
+        (
+            "customer_id",
+            Arc::new(Int64Array::from(o.customer_id.clone())),
+        ),
         ("ts", ts(&sim::to_epoch_micros(&o.ts))),
-        ("session_id", Arc::new(Int64Array::from(o.session_id.clone()))),
-        ("channel", strings(o.channel.iter().map(|&i| model::CHANNELS[i].name))),
-        ("device", strings(o.device.iter().map(|&i| model::DEVICES[i].0))),
+        (
+            "session_id",
+            Arc::new(Int64Array::from(o.session_id.clone())),
+        ),
+        (
+            "channel",
+            strings(o.channel.iter().map(|&i| model::CHANNELS[i].name)),
+        ),
+        (
+            "device",
+            strings(o.device.iter().map(|&i| model::DEVICES[i].0)),
+        ),
         ("items", Arc::new(Int32Array::from(o.items.clone()))),
         ("subtotal", money(o.subtotal_cents.iter().copied(), 12)?),
         ("discount", money(o.discount_cents.iter().copied(), 12)?),
         ("total", money(totals, 12)?),
         ("coupon_code", Arc::new(StringArray::from(o.coupon.clone()))),
-        ("used_coupon", Arc::new(BooleanArray::from_iter(o.coupon.iter().map(|c| Some(c.is_some()))))),
+        (
+            "used_coupon",
+            Arc::new(BooleanArray::from_iter(
+                o.coupon.iter().map(|c| Some(c.is_some())),
+            )),
+        ),
     ])
 }
 
@@ -262,7 +363,10 @@ fn order_items_batch(d: &sim::Dataset) -> Result<RecordBatch, ArrowError> {
     batch(vec![
         ("order_id", Arc::new(Int64Array::from(i.order_id.clone()))),
         ("line", Arc::new(Int32Array::from(i.line.clone()))),
-        ("product_id", Arc::new(Int64Array::from(i.product_id.clone()))),
+        (
+            "product_id",
+            Arc::new(Int64Array::from(i.product_id.clone())),
+        ),
         ("quantity", Arc::new(Int32Array::from(i.quantity.clone()))),
         ("unit_price", money(i.unit_price_cents.iter().copied(), 10)?),
         ("discount", money(i.discount_cents.iter().copied(), 10)?),
@@ -275,15 +379,31 @@ fn ad_spend_batch(d: &sim::Dataset) -> Result<RecordBatch, ArrowError> {
     batch(vec![
         (
             "day",
-            Arc::new(Date32Array::from_iter_values(rows.iter().map(|((day, _, _), _)| model::epoch_day(*day)))),
+            Arc::new(Date32Array::from_iter_values(
+                rows.iter().map(|((day, _, _), _)| model::epoch_day(*day)),
+            )),
         ),
-        ("channel", strings(rows.iter().map(|((_, c, _), _)| model::CHANNELS[*c].name))),
-        ("campaign", strings(rows.iter().map(|((_, c, t), _)| campaign(&names, *c, *t)))),
-        ("impressions", Arc::new(Int64Array::from_iter_values(rows.iter().map(|(_, v)| v.0)))),
-        ("clicks", Arc::new(Int64Array::from_iter_values(rows.iter().map(|(_, v)| v.1)))),
+        (
+            "channel",
+            strings(rows.iter().map(|((_, c, _), _)| model::CHANNELS[*c].name)),
+        ),
+        (
+            "campaign",
+            strings(rows.iter().map(|((_, c, t), _)| campaign(&names, *c, *t))),
+        ),
+        (
+            "impressions",
+            Arc::new(Int64Array::from_iter_values(rows.iter().map(|(_, v)| v.0))),
+        ),
+        (
+            "clicks",
+            Arc::new(Int64Array::from_iter_values(rows.iter().map(|(_, v)| v.1))),
+        ),
         (
             "spend",
-            Arc::new(Float64Array::from_iter_values(rows.iter().map(|(_, v)| (v.2 * 100.0).round() / 100.0))),
+            Arc::new(Float64Array::from_iter_values(
+                rows.iter().map(|(_, v)| (v.2 * 100.0).round() / 100.0),
+            )),
         ),
     ])
 }

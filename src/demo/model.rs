@@ -61,19 +61,97 @@ pub struct Channel {
 }
 
 pub const CHANNELS: [Channel; 8] = [
-    Channel { name: "paid_search", short: "ps", acquisition: 0.22, visits: 0.20, conversion: 1.30, dropout: 1.15, cpc: 1.20, cpm_each: None },
-    Channel { name: "short_video", short: "sv", acquisition: 0.20, visits: 0.18, conversion: 0.80, dropout: 1.35, cpc: 0.45, cpm_each: Some(0.008) },
-    Channel { name: "qa_community", short: "qa", acquisition: 0.10, visits: 0.08, conversion: 1.50, dropout: 0.60, cpc: 0.60, cpm_each: None },
-    Channel { name: "social", short: "so", acquisition: 0.14, visits: 0.14, conversion: 0.90, dropout: 1.10, cpc: 0.50, cpm_each: Some(0.006) },
-    Channel { name: "email", short: "em", acquisition: 0.04, visits: 0.12, conversion: 1.60, dropout: 0.55, cpc: 0.02, cpm_each: None },
-    Channel { name: "display", short: "di", acquisition: 0.10, visits: 0.08, conversion: 0.60, dropout: 1.20, cpc: 0.30, cpm_each: Some(0.004) },
-    Channel { name: "affiliate", short: "af", acquisition: 0.08, visits: 0.06, conversion: 1.20, dropout: 0.90, cpc: 0.90, cpm_each: None },
-    Channel { name: "organic", short: "or", acquisition: 0.12, visits: 0.14, conversion: 1.10, dropout: 0.80, cpc: 0.0, cpm_each: None },
+    Channel {
+        name: "paid_search",
+        short: "ps",
+        acquisition: 0.22,
+        visits: 0.20,
+        conversion: 1.30,
+        dropout: 1.15,
+        cpc: 1.20,
+        cpm_each: None,
+    },
+    Channel {
+        name: "short_video",
+        short: "sv",
+        acquisition: 0.20,
+        visits: 0.18,
+        conversion: 0.80,
+        dropout: 1.35,
+        cpc: 0.45,
+        cpm_each: Some(0.008),
+    },
+    Channel {
+        name: "qa_community",
+        short: "qa",
+        acquisition: 0.10,
+        visits: 0.08,
+        conversion: 1.50,
+        dropout: 0.60,
+        cpc: 0.60,
+        cpm_each: None,
+    },
+    Channel {
+        name: "social",
+        short: "so",
+        acquisition: 0.14,
+        visits: 0.14,
+        conversion: 0.90,
+        dropout: 1.10,
+        cpc: 0.50,
+        cpm_each: Some(0.006),
+    },
+    Channel {
+        name: "email",
+        short: "em",
+        acquisition: 0.04,
+        visits: 0.12,
+        conversion: 1.60,
+        dropout: 0.55,
+        cpc: 0.02,
+        cpm_each: None,
+    },
+    Channel {
+        name: "display",
+        short: "di",
+        acquisition: 0.10,
+        visits: 0.08,
+        conversion: 0.60,
+        dropout: 1.20,
+        cpc: 0.30,
+        cpm_each: Some(0.004),
+    },
+    Channel {
+        name: "affiliate",
+        short: "af",
+        acquisition: 0.08,
+        visits: 0.06,
+        conversion: 1.20,
+        dropout: 0.90,
+        cpc: 0.90,
+        cpm_each: None,
+    },
+    Channel {
+        name: "organic",
+        short: "or",
+        acquisition: 0.12,
+        visits: 0.14,
+        conversion: 1.10,
+        dropout: 0.80,
+        cpc: 0.0,
+        cpm_each: None,
+    },
 ];
 pub const ORGANIC: usize = 7;
 
 /// Campaign themes; `campaign_theme` picks the one running on a day.
-pub const THEMES: [&str; 5] = ["always_on", "spring_sale", "mid_year", "singles_day", "holiday"];
+pub const THEMES: [&str; 5] = [
+    "always_on",
+    "spring_sale",
+    "mid_year",
+    "singles_day",
+    "holiday",
+];
 
 pub fn campaign_theme(date: NaiveDate) -> usize {
     match (date.month(), date.day()) {
@@ -113,14 +191,62 @@ pub struct Category {
 
 pub const PRODUCTS_PER_CATEGORY: usize = 50;
 pub const CATEGORIES: [Category; 8] = [
-    Category { name: "electronics", weight: 0.14, median_price: 180.0, brands: ["Voltix", "Nordtech", "Pixelon", "Ampere"], noun: "Gadget" },
-    Category { name: "apparel", weight: 0.18, median_price: 45.0, brands: ["Linea", "Threadly", "Urbanwear", "Kite"], noun: "Tee" },
-    Category { name: "beauty", weight: 0.15, median_price: 28.0, brands: ["Glowe", "Purelab", "Aurelle", "Mistral"], noun: "Serum" },
-    Category { name: "home", weight: 0.12, median_price: 55.0, brands: ["Hearth", "Casavia", "Oakly", "Nestwell"], noun: "Lamp" },
-    Category { name: "grocery", weight: 0.16, median_price: 12.0, brands: ["Harvest", "Bean&Co", "Pantry", "Fieldday"], noun: "Coffee" },
-    Category { name: "sports", weight: 0.10, median_price: 60.0, brands: ["Stride", "Peakform", "Rallye", "Corefit"], noun: "Shoe" },
-    Category { name: "books", weight: 0.08, median_price: 18.0, brands: ["Inkwell", "Paperleaf", "Northpress", "Quillon"], noun: "Guide" },
-    Category { name: "toys", weight: 0.07, median_price: 32.0, brands: ["Playmo", "Tinker", "Brightkid", "Jumbl"], noun: "Kit" },
+    Category {
+        name: "electronics",
+        weight: 0.14,
+        median_price: 180.0,
+        brands: ["Voltix", "Nordtech", "Pixelon", "Ampere"],
+        noun: "Gadget",
+    },
+    Category {
+        name: "apparel",
+        weight: 0.18,
+        median_price: 45.0,
+        brands: ["Linea", "Threadly", "Urbanwear", "Kite"],
+        noun: "Tee",
+    },
+    Category {
+        name: "beauty",
+        weight: 0.15,
+        median_price: 28.0,
+        brands: ["Glowe", "Purelab", "Aurelle", "Mistral"],
+        noun: "Serum",
+    },
+    Category {
+        name: "home",
+        weight: 0.12,
+        median_price: 55.0,
+        brands: ["Hearth", "Casavia", "Oakly", "Nestwell"],
+        noun: "Lamp",
+    },
+    Category {
+        name: "grocery",
+        weight: 0.16,
+        median_price: 12.0,
+        brands: ["Harvest", "Bean&Co", "Pantry", "Fieldday"],
+        noun: "Coffee",
+    },
+    Category {
+        name: "sports",
+        weight: 0.10,
+        median_price: 60.0,
+        brands: ["Stride", "Peakform", "Rallye", "Corefit"],
+        noun: "Shoe",
+    },
+    Category {
+        name: "books",
+        weight: 0.08,
+        median_price: 18.0,
+        brands: ["Inkwell", "Paperleaf", "Northpress", "Quillon"],
+        noun: "Guide",
+    },
+    Category {
+        name: "toys",
+        weight: 0.07,
+        median_price: 32.0,
+        brands: ["Playmo", "Tinker", "Brightkid", "Jumbl"],
+        noun: "Kit",
+    },
 ];
 
 /// Complementary category pairs: the first few products of the first category are often bought
@@ -147,8 +273,8 @@ pub fn affinity_partner(cat: usize, idx: usize) -> Option<(usize, usize)> {
 
 const WEEKLY: [f64; 7] = [0.90, 0.88, 0.93, 0.98, 1.08, 1.25, 1.20]; // Monday first
 pub const HOURLY: [f64; 24] = [
-    0.6, 0.35, 0.2, 0.15, 0.15, 0.25, 0.5, 0.9, 1.2, 1.3, 1.35, 1.5, 1.8, 1.6, 1.3, 1.25, 1.3,
-    1.4, 1.6, 1.9, 2.2, 2.3, 1.8, 1.1,
+    0.6, 0.35, 0.2, 0.15, 0.15, 0.25, 0.5, 0.9, 1.2, 1.3, 1.35, 1.5, 1.8, 1.6, 1.3, 1.25, 1.3, 1.4,
+    1.6, 1.9, 2.2, 2.3, 1.8, 1.1,
 ];
 
 /// Relative traffic on day index `d`: weekly cycle, yearly cycle peaking in December with a

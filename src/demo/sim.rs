@@ -173,7 +173,8 @@ pub fn generate(customers: usize, seed: u64) -> Dataset {
 
     for n in 0..customers {
         let id = n as i64 + 1;
-        let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ id as u64);
+        let mut rng =
+            ChaCha8Rng::seed_from_u64(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ id as u64);
         // More sign-ups later in the period (a growing shop).
         let signup_day = ((rng.random::<f64>().powf(0.8)) * days as f64) as i64;
         let channel = acq_w.sample(&mut rng);
@@ -283,7 +284,13 @@ struct Visit {
 
 impl Visit {
     /// Appends an event a few seconds to minutes after the previous one; returns its time.
-    fn event(&mut self, out: &mut Dataset, rng: &mut ChaCha8Rng, kind: usize, product: Option<i64>) -> i64 {
+    fn event(
+        &mut self,
+        out: &mut Dataset,
+        rng: &mut ChaCha8Rng,
+        kind: usize,
+        product: Option<i64>,
+    ) -> i64 {
         self.ts += rng.random_range(5..180) * MICROS_PER_SEC;
         let e = &mut out.events;
         e.customer_id.push(self.customer);
@@ -333,7 +340,15 @@ fn session(
     }
     if channel != ORGANIC {
         let cpc = CHANNELS[channel].cpc * rng.random_range(0.7..1.3);
-        touch(out, p.id, start, channel, theme, true, (cpc * 100.0).round() / 100.0);
+        touch(
+            out,
+            p.id,
+            start,
+            channel,
+            theme,
+            true,
+            (cpc * 100.0).round() / 100.0,
+        );
     }
 
     let mut visit = Visit {
@@ -365,8 +380,7 @@ fn session(
     let dip = p.region == DIP_REGION && date >= DIP_START && date < DIP_END;
     // Desktop sessions convert a little better than mobile ones.
     let device_boost = if device == 1 { 1.15 } else { 1.0 };
-    let p_cart = (0.30 * CHANNELS[channel].conversion * p.propensity * device_boost)
-        .min(0.9)
+    let p_cart = (0.30 * CHANNELS[channel].conversion * p.propensity * device_boost).min(0.9)
         * if dip { 0.85 } else { 1.0 };
     let mut end_ts = visit.ts;
     let mut purchased = false;

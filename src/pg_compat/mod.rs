@@ -62,7 +62,9 @@ fn current_setting_udf() -> ScalarUDF {
                     for name in names.iter() {
                         out.push(name.map(lookup).transpose()?);
                     }
-                    Ok(ColumnarValue::Array(Arc::new(StringArray::from(out)) as ArrayRef))
+                    Ok(ColumnarValue::Array(
+                        Arc::new(StringArray::from(out)) as ArrayRef
+                    ))
                 }
             }
         }),

@@ -105,7 +105,11 @@ pub struct Startup {
 
 #[async_trait]
 impl StartupHandler for Startup {
-    async fn on_startup<C>(&self, client: &mut C, message: PgWireFrontendMessage) -> PgWireResult<()>
+    async fn on_startup<C>(
+        &self,
+        client: &mut C,
+        message: PgWireFrontendMessage,
+    ) -> PgWireResult<()>
     where
         C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
         C::Error: Debug,
@@ -152,7 +156,10 @@ impl ServerParameterProvider for ServerParams {
             "client_encoding",
         ] {
             if let Some(setting) = settings::find(name) {
-                params.insert(setting.name.to_owned(), setting.value(Some(client.metadata())));
+                params.insert(
+                    setting.name.to_owned(),
+                    setting.value(Some(client.metadata())),
+                );
             }
         }
         params.remove("scram_iterations");
@@ -329,7 +336,9 @@ impl ExtendedQueryHandler for Frontend {
             }
             Response::EmptyQuery => {
                 client
-                    .feed(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new()))
+                    .feed(PgWireBackendMessage::EmptyQueryResponse(
+                        EmptyQueryResponse::new(),
+                    ))
                     .await?;
             }
             Response::Execution(tag) => send_execution_response(client, tag).await?,
@@ -376,8 +385,13 @@ impl ExtendedQueryHandler for Frontend {
         let started = Instant::now();
         let peer = client.socket_addr();
         let sql = portal.statement.statement.0.clone();
-        match <DfSessionService as ExtendedQueryHandler>::do_query(&self.inner, client, portal, max_rows)
-            .await
+        match <DfSessionService as ExtendedQueryHandler>::do_query(
+            &self.inner,
+            client,
+            portal,
+            max_rows,
+        )
+        .await
         {
             Ok(response) => Ok(with_log(response, peer, &sql, started)),
             Err(e) => {

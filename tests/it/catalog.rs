@@ -16,7 +16,8 @@ fn write_parquet(path: &Path, ids: &[i64], labels: &[&str]) {
         ("label", Arc::new(StringArray::from(labels.to_vec())) as _),
     ])
     .unwrap();
-    let mut writer = ArrowWriter::try_new(fs::File::create(path).unwrap(), batch.schema(), None).unwrap();
+    let mut writer =
+        ArrowWriter::try_new(fs::File::create(path).unwrap(), batch.schema(), None).unwrap();
     writer.write(&batch).unwrap();
     writer.close().unwrap();
 }
@@ -39,9 +40,21 @@ async fn table_names(client: &tokio_postgres::Client) -> Vec<String> {
 async fn hive_partitions_become_columns() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    write_parquet(&root.join("sales/region=north/year=2024/a.parquet"), &[1, 2], &["a", "b"]);
-    write_parquet(&root.join("sales/region=north/year=2025/b.parquet"), &[3], &["c"]);
-    write_parquet(&root.join("sales/region=south/year=2025/c.parquet"), &[4, 5, 6], &["d", "e", "f"]);
+    write_parquet(
+        &root.join("sales/region=north/year=2024/a.parquet"),
+        &[1, 2],
+        &["a", "b"],
+    );
+    write_parquet(
+        &root.join("sales/region=north/year=2025/b.parquet"),
+        &[3],
+        &["c"],
+    );
+    write_parquet(
+        &root.join("sales/region=south/year=2025/c.parquet"),
+        &[4, 5, 6],
+        &["d", "e", "f"],
+    );
     let client = connect(start_server(root)).await;
 
     let rows = client
@@ -51,7 +64,10 @@ async fn hive_partitions_become_columns() {
         )
         .await
         .unwrap();
-    let got: Vec<(String, i64, i64)> = rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+    let got: Vec<(String, i64, i64)> = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
     assert_eq!(
         got,
         vec![
@@ -61,7 +77,14 @@ async fn hive_partitions_become_columns() {
         ]
     );
     // Partition filters prune directories and integer partitions compare as integers.
-    assert_eq!(count(&client, "SELECT count(*) FROM sales WHERE year > 2024 AND region = 'south'").await, 3);
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM sales WHERE year > 2024 AND region = 'south'"
+        )
+        .await,
+        3
+    );
 }
 
 #[tokio::test]
@@ -84,14 +107,28 @@ async fn bad_files_are_skipped_and_the_rest_is_served() {
     assert!(names.contains(&"good".to_owned()), "{names:?}");
     assert!(names.contains(&"mixed_case_name".to_owned()), "{names:?}");
     assert!(names.contains(&"t".to_owned()), "{names:?}");
-    assert!(!names.iter().any(|n| n.contains("report") || n == "notes" || n == "hidden"), "{names:?}");
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.contains("report") || n == "notes" || n == "hidden"),
+        "{names:?}"
+    );
 
     assert_eq!(count(&client, "SELECT count(*) FROM good").await, 3);
-    assert_eq!(count(&client, "SELECT count(*) FROM mixed_case_name").await, 1);
+    assert_eq!(
+        count(&client, "SELECT count(*) FROM mixed_case_name").await,
+        1
+    );
     // The corrupt part and the hidden directory are left out; the good part is served.
     assert_eq!(count(&client, "SELECT count(*) FROM t").await, 2);
-    let rows = client.simple_query("SELECT label FROM t ORDER BY id").await.unwrap();
-    assert_eq!(first_column(&rows), vec![Some("a".into()), Some("b".into())]);
+    let rows = client
+        .simple_query("SELECT label FROM t ORDER BY id")
+        .await
+        .unwrap();
+    assert_eq!(
+        first_column(&rows),
+        vec![Some("a".into()), Some("b".into())]
+    );
     let err = client.query("SELECT * FROM broken", &[]).await.unwrap_err();
     assert_eq!(sqlstate(&err), "42P01");
     let err = client.query("SELECT * FROM empty", &[]).await.unwrap_err();
@@ -102,15 +139,26 @@ async fn bad_files_are_skipped_and_the_rest_is_served() {
 async fn files_added_while_running_are_seen_by_the_next_query() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    write_parquet(&root.join("clicks/day=1/part.parquet"), &[1, 2], &["a", "b"]);
+    write_parquet(
+        &root.join("clicks/day=1/part.parquet"),
+        &[1, 2],
+        &["a", "b"],
+    );
     let client = connect(start_server(root)).await;
     assert_eq!(count(&client, "SELECT count(*) FROM clicks").await, 2);
 
     // A new file in an existing table directory, and a new partition.
     write_parquet(&root.join("clicks/day=1/part-2.parquet"), &[3], &["c"]);
-    write_parquet(&root.join("clicks/day=2/part.parquet"), &[4, 5], &["d", "e"]);
+    write_parquet(
+        &root.join("clicks/day=2/part.parquet"),
+        &[4, 5],
+        &["d", "e"],
+    );
     assert_eq!(count(&client, "SELECT count(*) FROM clicks").await, 5);
-    assert_eq!(count(&client, "SELECT count(*) FROM clicks WHERE day = 2").await, 2);
+    assert_eq!(
+        count(&client, "SELECT count(*) FROM clicks WHERE day = 2").await,
+        2
+    );
 
     // A brand-new table.
     let err = client.query("SELECT * FROM fresh", &[]).await.unwrap_err();
@@ -119,7 +167,45 @@ async fn files_added_while_running_are_seen_by_the_next_query() {
     assert_eq!(count(&client, "SELECT count(*) FROM fresh").await, 3);
     assert!(table_names(&client).await.contains(&"fresh".to_owned()));
 
-    // A file that is replaced by a corrupt one is dropped from its table, not fatal to it.
+    // A file that is replaced by a corrupt one is dropped from its table, not fatal to it...
     fs::write(root.join("clicks/day=1/part-2.parquet"), b"oops").unwrap();
     assert_eq!(count(&client, "SELECT count(*) FROM clicks").await, 4);
+    // ...and comes back once it is fixed.
+    write_parquet(&root.join("clicks/day=1/part-2.parquet"), &[3], &["c"]);
+    assert_eq!(count(&client, "SELECT count(*) FROM clicks").await, 5);
+}
+
+#[tokio::test]
+async fn files_with_different_columns_make_one_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_parquet(&root.join("mixed/a.parquet"), &[1, 2], &["a", "b"]);
+    let batch = RecordBatch::try_from_iter([
+        ("id", Arc::new(Int64Array::from(vec![3])) as _),
+        ("score", Arc::new(Int64Array::from(vec![10])) as _),
+    ])
+    .unwrap();
+    let path = root.join("mixed/b.parquet");
+    let mut writer =
+        ArrowWriter::try_new(fs::File::create(path).unwrap(), batch.schema(), None).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+
+    let client = connect(start_server(root)).await;
+    let rows = client
+        .query("SELECT id, label, score FROM mixed ORDER BY id", &[])
+        .await
+        .unwrap();
+    let got: Vec<(i64, Option<String>, Option<i64>)> = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (1, Some("a".into()), None),
+            (2, Some("b".into()), None),
+            (3, None, Some(10))
+        ]
+    );
 }

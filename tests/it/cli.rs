@@ -13,14 +13,25 @@ fn sightline() -> Command {
 #[test]
 fn query_prints_a_table_and_fails_with_the_sqlstate() {
     let out = sightline()
-        .args(["query", "SELECT count(*) AS customers FROM customers", "--data"])
+        .args([
+            "query",
+            "SELECT count(*) AS customers FROM customers",
+            "--data",
+        ])
         .arg(demo_dir())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("customers"), "{stdout}");
-    assert!(stdout.contains(&crate::support::DEMO_CUSTOMERS.to_string()), "{stdout}");
+    assert!(
+        stdout.contains(&crate::support::DEMO_CUSTOMERS.to_string()),
+        "{stdout}"
+    );
     assert!(stdout.contains("(1 row)"), "{stdout}");
 
     let out = sightline()
@@ -30,7 +41,10 @@ fn query_prints_a_table_and_fails_with_the_sqlstate() {
         .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("42P01") && stderr.contains("no_such_table"), "{stderr}");
+    assert!(
+        stderr.contains("42P01") && stderr.contains("no_such_table"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -42,7 +56,14 @@ fn help_documents_every_command_and_option() {
     }
     let out = sightline().args(["serve", "--help"]).output().unwrap();
     let help = String::from_utf8_lossy(&out.stdout);
-    for word in ["--data", "--listen", "--config", "--cache-dir", "SIGHTLINE_LISTEN", "SIGHTLINE_DATA"] {
+    for word in [
+        "--data",
+        "--listen",
+        "--config",
+        "--cache-dir",
+        "SIGHTLINE_LISTEN",
+        "SIGHTLINE_DATA",
+    ] {
         assert!(help.contains(word), "serve --help lacks {word}:\n{help}");
     }
     let out = sightline().args(["demo", "--help"]).output().unwrap();
@@ -60,14 +81,27 @@ fn demo_command_writes_tables() {
         .arg(dir.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    for file in ["customers.parquet", "orders.parquet", "events/part-00000.parquet", "ad_spend.parquet"] {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for file in [
+        "customers.parquet",
+        "orders.parquet",
+        "events/part-00000.parquet",
+        "ad_spend.parquet",
+    ] {
         assert!(dir.path().join(file).is_file(), "{file} missing");
     }
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Runs `serve` (no data directory: the demo default) until a client can query it.
@@ -85,11 +119,17 @@ fn serve_until_ready(config: &std::path::Path, port: u16) -> std::process::Child
     let url = format!("host=127.0.0.1 port={port} user=sightline dbname=sightline");
     loop {
         if let Ok(mut client) = postgres_client(&url) {
-            let n: i64 = client.query_one("SELECT count(*) FROM customers", &[]).unwrap().get(0);
+            let n: i64 = client
+                .query_one("SELECT count(*) FROM customers", &[])
+                .unwrap()
+                .get(0);
             assert_eq!(n, 120);
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(120), "server did not come up");
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "server did not come up"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     child
@@ -112,7 +152,10 @@ impl BlockingClient {
 }
 
 fn postgres_client(url: &str) -> Result<BlockingClient, tokio_postgres::Error> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let (client, connection) = rt.block_on(tokio_postgres::connect(url, tokio_postgres::NoTls))?;
     rt.spawn(connection);
     Ok(BlockingClient { rt, client })
@@ -135,10 +178,16 @@ fn serve_without_data_generates_the_demo_once_and_reuses_it() {
     let mut first = serve_until_ready(&config, free_port());
     first.kill().unwrap();
     first.wait().unwrap();
-    let generated = std::fs::metadata(&marker).expect("demo cached").modified().unwrap();
+    let generated = std::fs::metadata(&marker)
+        .expect("demo cached")
+        .modified()
+        .unwrap();
 
     let mut second = serve_until_ready(&config, free_port());
     second.kill().unwrap();
     second.wait().unwrap();
-    assert_eq!(std::fs::metadata(&marker).unwrap().modified().unwrap(), generated);
+    assert_eq!(
+        std::fs::metadata(&marker).unwrap().modified().unwrap(),
+        generated
+    );
 }

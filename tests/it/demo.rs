@@ -12,7 +12,12 @@ fn files(root: &Path) -> BTreeMap<String, Vec<u8>> {
         .filter_map(|e| e.ok())
         .filter(|e| e.file_type().is_file())
         .map(|e| {
-            let rel = e.path().strip_prefix(root).unwrap().to_string_lossy().into_owned();
+            let rel = e
+                .path()
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
             (rel, fs::read(e.path()).unwrap())
         })
         .collect()
@@ -30,10 +35,24 @@ fn same_seed_same_bytes_other_seed_other_data() {
     let (fa, fb, fc) = (files(a.path()), files(b.path()), files(c.path()));
     assert_eq!(fa.keys().collect::<Vec<_>>(), fb.keys().collect::<Vec<_>>());
     for (name, bytes) in &fa {
-        assert!(bytes == &fb[name], "{name} differs between two runs with the same seed");
+        assert!(
+            bytes == &fb[name],
+            "{name} differs between two runs with the same seed"
+        );
     }
-    assert_ne!(fa["events/part-00000.parquet"], fc["events/part-00000.parquet"]);
-    for table in ["customers", "products", "events", "touchpoints", "orders", "order_items", "ad_spend"] {
+    assert_ne!(
+        fa["events/part-00000.parquet"],
+        fc["events/part-00000.parquet"]
+    );
+    for table in [
+        "customers",
+        "products",
+        "events",
+        "touchpoints",
+        "orders",
+        "order_items",
+        "ad_spend",
+    ] {
         let rows = sa.tables.iter().find(|(t, _)| *t == table).map(|(_, n)| *n);
         assert!(rows.unwrap_or(0) > 0, "{table} is empty");
     }
@@ -54,7 +73,10 @@ async fn planted_signals_are_present() {
               / (2 * count(DISTINCT session_id) FILTER (WHERE extract(dow FROM ts) = 2)) FROM events",
     )
     .await;
-    assert!(weekend_vs_tuesday > 1.15, "weekend/tuesday = {weekend_vs_tuesday}");
+    assert!(
+        weekend_vs_tuesday > 1.15,
+        "weekend/tuesday = {weekend_vs_tuesday}"
+    );
 
     // Yearly seasonality: December orders outnumber June orders.
     let dec_vs_jun = f64_of(
@@ -92,7 +114,10 @@ async fn planted_signals_are_present() {
               / (SELECT avg(CAST(n >= 2 AS INT)) FROM per WHERE ch = 'short_video' AND n >= 1)",
     )
     .await;
-    assert!(repeat > 1.2, "repeat rate qa_community / short_video = {repeat}");
+    assert!(
+        repeat > 1.2,
+        "repeat rate qa_community / short_video = {repeat}"
+    );
 
     // Some customers stop buying: a share of buyers have no order in the last 180 days.
     let lapsed = f64_of(

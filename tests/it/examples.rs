@@ -35,5 +35,9 @@ async fn every_sql_example_runs() {
             Err(e) => failures.push(format!("{}: {e:?}", file.display())),
         }
     }
-    assert!(failures.is_empty(), "failing examples:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "failing examples:\n{}",
+        failures.join("\n")
+    );
 }

@@ -7,7 +7,13 @@ use crate::support::demo_server;
 fn psql(args: &[&str]) -> String {
     let addr = demo_server();
     let out = Command::new("psql")
-        .args(["-X", "-h", &addr.ip().to_string(), "-p", &addr.port().to_string()])
+        .args([
+            "-X",
+            "-h",
+            &addr.ip().to_string(),
+            "-p",
+            &addr.port().to_string(),
+        ])
         .args(["-U", "sightline", "-v", "ON_ERROR_STOP=1"])
         .args(args)
         .output()
@@ -24,7 +30,15 @@ fn psql(args: &[&str]) -> String {
 #[test]
 fn psql_lists_and_describes_tables() {
     let dt = psql(&["-c", r"\dt"]);
-    for table in ["customers", "events", "orders", "order_items", "products", "touchpoints", "ad_spend"] {
+    for table in [
+        "customers",
+        "events",
+        "orders",
+        "order_items",
+        "products",
+        "touchpoints",
+        "ad_spend",
+    ] {
         assert!(dt.contains(table), "\\dt lacks {table}:\n{dt}");
     }
     let d = psql(&["-c", r"\d orders"]);
@@ -41,6 +55,13 @@ fn psql_lists_and_describes_tables() {
             "\\d orders lacks {column} {ty}:\n{d}"
         );
     }
-    let grouped = psql(&["-At", "-c", "SELECT channel, count(*) FROM touchpoints GROUP BY 1 ORDER BY 1"]);
-    assert!(grouped.lines().any(|l| l.starts_with("paid_search|")), "{grouped}");
+    let grouped = psql(&[
+        "-At",
+        "-c",
+        "SELECT channel, count(*) FROM touchpoints GROUP BY 1 ORDER BY 1",
+    ]);
+    assert!(
+        grouped.lines().any(|l| l.starts_with("paid_search|")),
+        "{grouped}"
+    );
 }

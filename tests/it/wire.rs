@@ -25,7 +25,9 @@ async fn simple_query_answers_group_by() {
     let summed: i64 = rows
         .iter()
         .filter_map(|m| match m {
-            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(1).map(|v| v.parse::<i64>().unwrap()),
+            tokio_postgres::SimpleQueryMessage::Row(r) => {
+                r.get(1).map(|v| v.parse::<i64>().unwrap())
+            }
             _ => None,
         })
         .sum();
@@ -83,9 +85,13 @@ async fn binary_results_decode_to_the_right_types() {
     assert_eq!(row.get::<_, f32>("f4"), 1.5);
     assert_eq!(row.get::<_, f64>("f8"), 2.25);
     assert_eq!(row.get::<_, String>("t"), "héllo");
-    let ts = NaiveDateTime::parse_from_str("2024-01-02 03:04:05.123456", "%Y-%m-%d %H:%M:%S%.f").unwrap();
+    let ts = NaiveDateTime::parse_from_str("2024-01-02 03:04:05.123456", "%Y-%m-%d %H:%M:%S%.f")
+        .unwrap();
     assert_eq!(row.get::<_, NaiveDateTime>("ts"), ts);
-    assert_eq!(row.get::<_, NaiveDate>("d"), NaiveDate::from_ymd_opt(2024, 2, 29).unwrap());
+    assert_eq!(
+        row.get::<_, NaiveDate>("d"),
+        NaiveDate::from_ymd_opt(2024, 2, 29).unwrap()
+    );
     assert_eq!(row.get::<_, Decimal>("num"), Decimal::new(1234, 2));
     assert!(row.get::<_, bool>("b"));
     assert_eq!(row.get::<_, Vec<i64>>("ints"), vec![1, 2, 3]);
@@ -126,6 +132,7 @@ async fn errors_carry_sqlstates_and_the_connection_survives() {
         ("SELECT safe_divide('a')", "42883"),
         ("SHOW no_such_setting", "42704"),
         ("SELECT CAST('abc' AS INT)", "22P02"),
+        ("SELECT 1 / 0", "22012"),
     ];
     for (sql, code) in cases {
         let err = client.simple_query(sql).await.unwrap_err();
@@ -133,7 +140,11 @@ async fn errors_carry_sqlstates_and_the_connection_survives() {
         let err = client.query(sql, &[]).await.unwrap_err();
         assert_eq!(sqlstate(&err), code, "{sql} (extended): {err:?}");
     }
-    let one: i64 = client.query_one("SELECT 1::BIGINT", &[]).await.unwrap().get(0);
+    let one: i64 = client
+        .query_one("SELECT 1::BIGINT", &[])
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(one, 1);
 }
 
@@ -154,7 +165,10 @@ async fn large_results_stream_without_being_collected_first() {
         .unwrap();
     let first: Vec<i64> = tokio::time::timeout(
         std::time::Duration::from_secs(120),
-        stream.take(20_000).map(|r| r.unwrap().get::<_, i64>(0)).collect::<Vec<_>>(),
+        stream
+            .take(20_000)
+            .map(|r| r.unwrap().get::<_, i64>(0))
+            .collect::<Vec<_>>(),
     )
     .await
     .expect("first rows of a huge result arrive while it is still being produced");
@@ -164,7 +178,11 @@ async fn large_results_stream_without_being_collected_first() {
     conn.abort();
     drop(client);
     let client = connect(addr).await;
-    let n: i64 = client.query_one("SELECT count(*) FROM events", &[]).await.unwrap().get(0);
+    let n: i64 = client
+        .query_one("SELECT count(*) FROM events", &[])
+        .await
+        .unwrap()
+        .get(0);
     let streamed = client
         .query_raw("SELECT * FROM events", [] as [i64; 0])
         .await
@@ -180,7 +198,11 @@ async fn large_results_stream_without_being_collected_first() {
 #[tokio::test]
 async fn version_and_show_look_like_postgres() {
     let client = connect(demo_server()).await;
-    let version: String = client.query_one("SELECT version()", &[]).await.unwrap().get(0);
+    let version: String = client
+        .query_one("SELECT version()", &[])
+        .await
+        .unwrap()
+        .get(0);
     assert!(version.starts_with("PostgreSQL 16."), "{version}");
     let version: String = client
         .query_one("SELECT pg_catalog.version()", &[])
@@ -196,10 +218,17 @@ async fn version_and_show_look_like_postgres() {
         ("transaction_isolation", "read committed"),
     ] {
         let rows = client.simple_query(&format!("SHOW {name}")).await.unwrap();
-        assert_eq!(first_column(&rows), vec![Some(expected.to_owned())], "{name}");
+        assert_eq!(
+            first_column(&rows),
+            vec![Some(expected.to_owned())],
+            "{name}"
+        );
     }
     let rows = client.simple_query("SHOW application_name").await.unwrap();
-    assert_eq!(first_column(&rows), vec![Some("sightline-tests".to_owned())]);
+    assert_eq!(
+        first_column(&rows),
+        vec![Some("sightline-tests".to_owned())]
+    );
     let rows = client.simple_query("SHOW ALL").await.unwrap();
     assert!(first_column(&rows).len() > 20);
     let setting: String = client
@@ -214,7 +243,11 @@ async fn version_and_show_look_like_postgres() {
 async fn transactions_and_explain_are_accepted() {
     let mut client = connect(demo_server()).await;
     let tx = client.transaction().await.unwrap();
-    let n: i64 = tx.query_one("SELECT count(*) FROM products", &[]).await.unwrap().get(0);
+    let n: i64 = tx
+        .query_one("SELECT count(*) FROM products", &[])
+        .await
+        .unwrap()
+        .get(0);
     assert!(n > 0);
     tx.commit().await.unwrap();
     let tx = client.transaction().await.unwrap();
@@ -244,7 +277,15 @@ async fn catalog_queries_see_the_tables() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    for t in ["ad_spend", "customers", "events", "order_items", "orders", "products", "touchpoints"] {
+    for t in [
+        "ad_spend",
+        "customers",
+        "events",
+        "order_items",
+        "orders",
+        "products",
+        "touchpoints",
+    ] {
         assert!(tables.iter().any(|x| x == t), "{t} missing from {tables:?}");
     }
     let n: i64 = client
@@ -257,4 +298,41 @@ async fn catalog_queries_see_the_tables() {
         .unwrap()
         .get(0);
     assert_eq!(n, 1);
+}
+
+#[tokio::test]
+async fn cancel_request_stops_a_streaming_query() {
+    let addr = demo_server();
+    let client = connect(addr).await;
+    let token = client.cancel_token();
+    let stream = client
+        .query_raw("SELECT value FROM range(0, 2000000000)", [] as [i64; 0])
+        .await
+        .unwrap();
+    let canceller = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        token.cancel_query(tokio_postgres::NoTls).await.unwrap();
+    });
+    let outcome = tokio::time::timeout(
+        std::time::Duration::from_secs(120),
+        stream.fold(Ok(0_u64), |acc, row| async move {
+            match (acc, row) {
+                (Ok(n), Ok(_)) => Ok(n + 1),
+                (Ok(_), Err(e)) => Err(e),
+                (err, _) => err,
+            }
+        }),
+    )
+    .await
+    .expect("the cancelled query ends promptly");
+    canceller.await.unwrap();
+    let err = outcome.expect_err("a 2-billion-row query cannot finish before the cancel");
+    assert_eq!(sqlstate(&err), "57014");
+    // The connection is usable afterwards.
+    let one: i64 = client
+        .query_one("SELECT 1::BIGINT", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(one, 1);
 }

@@ -40,7 +40,10 @@ impl Default for SafeDivide {
         SafeDivide {
             // Any numeric pair is coerced to Float64 by the planner.
             signature: Signature::one_of(
-                vec![TypeSignature::Exact(vec![DataType::Float64, DataType::Float64])],
+                vec![TypeSignature::Exact(vec![
+                    DataType::Float64,
+                    DataType::Float64,
+                ])],
                 Volatility::Immutable,
             ),
         }
@@ -75,7 +78,9 @@ impl ScalarUDFImpl for SafeDivide {
         );
         let result = divide(&num.into_array(rows)?, &den.into_array(rows)?)?;
         if all_scalar {
-            return Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&result, 0)?));
+            return Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(
+                &result, 0,
+            )?));
         }
         Ok(ColumnarValue::Array(result))
     }
