@@ -152,7 +152,7 @@ pub fn generate(customers: usize, seed: u64) -> Dataset {
     let visit_w = WeightedIndex::new(CHANNELS.iter().map(|c| c.visits)).expect("weights");
     let cat_w = WeightedIndex::new(CATEGORIES.iter().map(|c| c.weight)).expect("weights");
     let hour_w = WeightedIndex::new(HOURLY.iter().copied()).expect("weights");
-    let rate_dist = Gamma::new(2.0, 0.03).expect("valid gamma");
+    let rate_dist = Gamma::new(2.0, 0.05).expect("valid gamma");
     let dropout_dist = Beta::new(1.2, 3.0).expect("valid beta");
     let propensity_dist = LogNormal::new(0.0, 0.35).expect("valid lognormal");
     let days = days_total();
@@ -233,7 +233,7 @@ pub fn generate(customers: usize, seed: u64) -> Dataset {
             first = false;
             // BG/NBD-style: after a purchase the customer may become inactive for good;
             // browsers who never buy drift away too.
-            let stop = if purchased { person.dropout } else { 0.02 };
+            let stop = if purchased { person.dropout } else { 0.012 };
             if rng.random_bool(stop) {
                 break;
             }

@@ -336,3 +336,35 @@ async fn cancel_request_stops_a_streaming_query() {
         .get(0);
     assert_eq!(one, 1);
 }
+
+#[tokio::test]
+async fn garbage_and_abandoned_connections_do_not_hurt_the_server() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = demo_server();
+    // Not the Postgres protocol at all.
+    let mut raw = tokio::net::TcpStream::connect(addr).await.unwrap();
+    raw.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 256];
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), raw.read(&mut buf)).await;
+    drop(raw);
+    // A startup packet that claims to be huge, then silence.
+    let mut raw = tokio::net::TcpStream::connect(addr).await.unwrap();
+    raw.write_all(&[0x7f, 0xff, 0xff, 0xff, 0, 3, 0, 0])
+        .await
+        .unwrap();
+    drop(raw);
+    // A connection that goes away halfway through its startup packet.
+    let mut raw = tokio::net::TcpStream::connect(addr).await.unwrap();
+    raw.write_all(&[0, 0, 0, 40, 0, 3]).await.unwrap();
+    drop(raw);
+
+    let client = connect(addr).await;
+    let n: i64 = client
+        .query_one("SELECT count(*) FROM customers", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n as usize, crate::support::DEMO_CUSTOMERS);
+}
