@@ -10,15 +10,19 @@ use datafusion::parquet::arrow::ArrowWriter;
 use crate::support::{connect, first_column, sqlstate, start_server};
 
 fn write_parquet(path: &Path, ids: &[i64], labels: &[&str]) {
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
     let batch = RecordBatch::try_from_iter([
         ("id", Arc::new(Int64Array::from(ids.to_vec())) as _),
         ("label", Arc::new(StringArray::from(labels.to_vec())) as _),
     ])
     .unwrap();
+    write_batch(path, &batch);
+}
+
+fn write_batch(path: &Path, batch: &RecordBatch) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
     let mut writer =
         ArrowWriter::try_new(fs::File::create(path).unwrap(), batch.schema(), None).unwrap();
-    writer.write(&batch).unwrap();
+    writer.write(batch).unwrap();
     writer.close().unwrap();
 }
 
@@ -185,11 +189,7 @@ async fn files_with_different_columns_make_one_table() {
         ("score", Arc::new(Int64Array::from(vec![10])) as _),
     ])
     .unwrap();
-    let path = root.join("mixed/b.parquet");
-    let mut writer =
-        ArrowWriter::try_new(fs::File::create(path).unwrap(), batch.schema(), None).unwrap();
-    writer.write(&batch).unwrap();
-    writer.close().unwrap();
+    write_batch(&root.join("mixed/b.parquet"), &batch);
 
     let client = connect(start_server(root)).await;
     let rows = client

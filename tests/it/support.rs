@@ -96,3 +96,13 @@ pub fn first_column(messages: &[tokio_postgres::SimpleQueryMessage]) -> Vec<Opti
         })
         .collect()
 }
+
+/// The connection still answers queries.
+pub async fn assert_usable(client: &Client) {
+    let one: i64 = client
+        .query_one("SELECT 1::BIGINT", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(one, 1);
+}

@@ -5,7 +5,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use futures::StreamExt;
 use rust_decimal::Decimal;
 
-use crate::support::{connect, demo_server, first_column, sqlstate};
+use crate::support::{assert_usable, connect, demo_server, first_column, sqlstate};
 
 #[tokio::test]
 async fn simple_query_answers_group_by() {
@@ -140,12 +140,7 @@ async fn errors_carry_sqlstates_and_the_connection_survives() {
         let err = client.query(sql, &[]).await.unwrap_err();
         assert_eq!(sqlstate(&err), code, "{sql} (extended): {err:?}");
     }
-    let one: i64 = client
-        .query_one("SELECT 1::BIGINT", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(one, 1);
+    assert_usable(&client).await;
 }
 
 #[tokio::test]
@@ -329,12 +324,7 @@ async fn cancel_request_stops_a_streaming_query() {
     let err = outcome.expect_err("a 2-billion-row query cannot finish before the cancel");
     assert_eq!(sqlstate(&err), "57014");
     // The connection is usable afterwards.
-    let one: i64 = client
-        .query_one("SELECT 1::BIGINT", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(one, 1);
+    assert_usable(&client).await;
 }
 
 #[tokio::test]
