@@ -235,7 +235,7 @@ fn campaign_names() -> Vec<String> {
         .collect()
 }
 
-fn campaign<'a>(names: &'a [String], channel: usize, theme: usize) -> &'a str {
+fn campaign(names: &[String], channel: usize, theme: usize) -> &str {
     &names[channel * model::THEMES.len() + theme]
 }
 
