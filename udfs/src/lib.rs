@@ -13,6 +13,7 @@
 //! tests beside it, following DataFusion's own `functions-aggregate` layout.
 
 pub mod error;
+pub mod funnel;
 pub mod safe_divide;
 
 use std::sync::Arc;
@@ -37,7 +38,14 @@ pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
 
 /// Every aggregate function this crate provides.
 pub fn aggregate_functions() -> Vec<Arc<AggregateUDF>> {
-    vec![]
+    use funnel::*;
+    vec![
+        window_funnel::window_funnel_udaf(),
+        window_funnel::window_funnel_times_udaf(),
+        retention::retention_udaf(),
+        sequence::sequence_match_udaf(),
+        sequence::sequence_count_udaf(),
+    ]
 }
 
 /// Every window function this crate provides.

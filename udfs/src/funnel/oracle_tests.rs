@@ -1,0 +1,162 @@
+//! Row-for-row comparison with ClickHouse (fixture from `tests/oracles/funnel_clickhouse.py`).
+//! Every query runs on shuffled rows split over several partitions, with timestamps and with
+//! integer times, so results must not depend on row order, partitioning or the time type.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    ArrayRef, BooleanArray, Int64Array, RecordBatch, TimestampSecondArray,
+};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use datafusion::arrow::util::display::array_value_to_string;
+use datafusion::datasource::MemTable;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use serde_json::Value;
+
+const FIXTURE: &str = include_str!("../../tests/fixtures/funnel_clickhouse.json");
+
+fn table(rows: &[Value], integer_time: bool, partitions: usize) -> MemTable {
+    let ts_type = if integer_time {
+        DataType::Int64
+    } else {
+        DataType::Timestamp(TimeUnit::Second, None)
+    };
+    let mut fields = vec![
+        Field::new("user_id", DataType::Int64, false),
+        Field::new("ts", ts_type, false),
+    ];
+    fields.extend((1..=4).map(|i| Field::new(format!("c{i}"), DataType::Boolean, true)));
+    let schema = Arc::new(Schema::new(fields));
+    // Reverse the fixture's (already shuffled) order and deal rows round-robin to partitions.
+    let mut parts: Vec<Vec<&Value>> = vec![vec![]; partitions];
+    for (i, r) in rows.iter().rev().enumerate() {
+        parts[i % partitions].push(r);
+    }
+    let batches = parts
+        .iter()
+        .map(|rows| {
+            let col = |i: usize| rows.iter().map(move |r| r[i].as_i64());
+            let ts: ArrayRef = if integer_time {
+                Arc::new(Int64Array::from_iter(col(1)))
+            } else {
+                Arc::new(TimestampSecondArray::from_iter(col(1)))
+            };
+            let mut columns: Vec<ArrayRef> = vec![Arc::new(Int64Array::from_iter(col(0))), ts];
+            for c in 2..6 {
+                columns.push(Arc::new(BooleanArray::from_iter(
+                    col(c).map(|v| v.map(|v| v != 0)),
+                )));
+            }
+            vec![RecordBatch::try_new(schema.clone(), columns).unwrap()]
+        })
+        .collect();
+    MemTable::try_new(schema, batches).unwrap()
+}
+
+async fn context(fixture: &Value, integer_time: bool) -> SessionContext {
+    let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(3));
+    crate::register_all(&ctx).unwrap();
+    ctx.register_table(
+        "ev",
+        Arc::new(table(
+            fixture["events"].as_array().unwrap(),
+            integer_time,
+            3,
+        )),
+    )
+    .unwrap();
+    ctx.register_table(
+        "seq",
+        Arc::new(table(
+            fixture["sequence_events"].as_array().unwrap(),
+            integer_time,
+            3,
+        )),
+    )
+    .unwrap();
+    ctx
+}
+
+/// Renders our result the way the fixture stores ClickHouse's (`toString`), NULL as `None`.
+fn render(array: &ArrayRef, row: usize) -> Option<String> {
+    if array.is_null(row) {
+        return None;
+    }
+    let s = array_value_to_string(array, row).unwrap();
+    Some(match s.as_str() {
+        "true" => "1".into(),
+        "false" => "0".into(),
+        _ if s.starts_with('[') => s
+            .replace("true", "1")
+            .replace("false", "0")
+            .replace(", ", ","),
+        _ => s,
+    })
+}
+
+fn sql_for(case: &Value) -> String {
+    let n = case["conditions"].as_u64().unwrap() as usize;
+    let conds: Vec<String> = (1..=n).map(|i| format!("c{i}")).collect();
+    let conds = conds.join(", ");
+    match case["function"].as_str().unwrap() {
+        "window_funnel" => {
+            let modes: Vec<&str> = case["modes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m.as_str().unwrap())
+                .collect();
+            let mode = if modes.is_empty() {
+                String::new()
+            } else {
+                format!("'{}', ", modes.join(","))
+            };
+            format!(
+                "SELECT user_id, window_funnel({}, {mode}ts, {conds}) FROM ev GROUP BY user_id",
+                case["window"]
+            )
+        }
+        "retention" => format!("SELECT user_id, retention({conds}) FROM ev GROUP BY user_id"),
+        f => format!(
+            "SELECT user_id, {f}('{}', ts, {conds}) FROM seq GROUP BY user_id",
+            case["pattern"].as_str().unwrap()
+        ),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matches_clickhouse_row_for_row() {
+    let fixture: Value = serde_json::from_str(FIXTURE).unwrap();
+    let cases = fixture["cases"].as_array().unwrap();
+    assert!(cases.len() > 100);
+    for integer_time in [false, true] {
+        let ctx = context(&fixture, integer_time).await;
+        for case in cases {
+            let sql = sql_for(case);
+            let batches = ctx
+                .sql(&sql)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                .collect()
+                .await
+                .unwrap();
+            let mut got = std::collections::BTreeMap::new();
+            for b in &batches {
+                let users = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+                for row in 0..b.num_rows() {
+                    got.insert(users.value(row).to_string(), render(b.column(1), row));
+                }
+            }
+            let expected = case["expected"].as_object().unwrap();
+            assert_eq!(got.len(), expected.len(), "{sql}: number of users");
+            for (user, want) in expected {
+                let want = want.as_str().map(str::to_string);
+                assert_eq!(
+                    got.get(user),
+                    Some(&want),
+                    "{sql} (integer_time={integer_time}): user {user}"
+                );
+            }
+        }
+    }
+}
