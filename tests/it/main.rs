@@ -5,6 +5,7 @@ mod catalog;
 mod cli;
 mod demo;
 mod examples;
+mod funnels;
 mod psql;
 mod support;
 mod wire;

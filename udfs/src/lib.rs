@@ -45,12 +45,13 @@ pub fn aggregate_functions() -> Vec<Arc<AggregateUDF>> {
         retention::retention_udaf(),
         sequence::sequence_match_udaf(),
         sequence::sequence_count_udaf(),
+        event_path::event_path_udaf(),
     ]
 }
 
 /// Every window function this crate provides.
 pub fn window_functions() -> Vec<Arc<WindowUDF>> {
-    vec![]
+    vec![funnel::sessionize::sessionize_udwf()]
 }
 
 /// Registers every Sightline function with `ctx`.
@@ -64,5 +65,9 @@ pub fn register_all(ctx: &SessionContext) -> Result<()> {
     for f in window_functions() {
         ctx.register_udwf(f.as_ref().clone());
     }
+    ctx.register_udtf(
+        "funnel_report",
+        Arc::new(funnel::funnel_report::FunnelReport),
+    );
     Ok(())
 }

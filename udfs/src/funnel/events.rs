@@ -287,6 +287,16 @@ impl<G: GroupsAccumulator + Sync> SingleGroup<G> {
     }
 }
 
+impl<G: GroupsAccumulator + Sync> SingleGroup<G> {
+    /// Drains the state and puts it back: the way to look at it without losing it.
+    fn snapshot(&mut self) -> Result<Vec<ArrayRef>> {
+        let state = self.inner.state(EmitTo::All)?;
+        let rows = state.first().map_or(0, |s| s.len());
+        self.inner.merge_batch(&state, &vec![0; rows], 1)?;
+        Ok(state)
+    }
+}
+
 impl<G: GroupsAccumulator + Sync> Accumulator for SingleGroup<G> {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
         let rows = values.first().map_or(0, |v| v.len());
@@ -294,20 +304,27 @@ impl<G: GroupsAccumulator + Sync> Accumulator for SingleGroup<G> {
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        // Evaluation drains the groups accumulator; keep the state so evaluate can be repeated.
-        let state = self.inner.state(EmitTo::All)?;
-        self.inner.merge_batch(&state, &[0], 1)?;
+        let state = self.snapshot()?;
         let result = self.inner.evaluate(EmitTo::All)?;
-        self.inner.merge_batch(&state, &[0], 1)?;
+        let rows = state.first().map_or(0, |s| s.len());
+        self.inner.merge_batch(&state, &vec![0; rows], 1)?;
+        if result.is_empty() {
+            // No rows reached this accumulator at all.
+            return ScalarValue::try_from(result.data_type());
+        }
         ScalarValue::try_from_array(&result, 0)
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        let state = self.inner.state(EmitTo::All)?;
-        self.inner.merge_batch(&state, &[0], 1)?;
-        state
+        self.snapshot()?
             .iter()
-            .map(|a| ScalarValue::try_from_array(a, 0))
+            .map(|a| {
+                if a.is_empty() {
+                    ScalarValue::try_from(a.data_type())
+                } else {
+                    ScalarValue::try_from_array(a, 0)
+                }
+            })
             .collect()
     }
 

@@ -1,11 +1,11 @@
 //! Traffic analysis: funnels, retention, sequences, sessions and paths, with ClickHouse's
 //! semantics where ClickHouse has the function.
 
-// pub mod event_path;
-// pub mod funnel_report;
+pub mod event_path;
+pub mod funnel_report;
 pub mod retention;
 pub mod sequence;
-// pub mod sessionize;
+pub mod sessionize;
 pub mod window_funnel;
 
 mod events;

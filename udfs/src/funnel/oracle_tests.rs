@@ -160,3 +160,55 @@ async fn matches_clickhouse_row_for_row() {
         }
     }
 }
+
+/// Without GROUP BY (one accumulator per partition, some of them empty) and as window
+/// functions (evaluated repeatedly), the aggregates agree with their GROUP BY results.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn single_group_and_window_use() {
+    let fixture: Value = serde_json::from_str(FIXTURE).unwrap();
+    let ctx = context(&fixture, false).await;
+    let one = |sql: &'static str| {
+        let ctx = ctx.clone();
+        async move {
+            let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+            let b = batches.iter().find(|b| b.num_rows() > 0).unwrap();
+            render(b.column(0), 0)
+        }
+    };
+    assert_eq!(
+        one("SELECT window_funnel(10, ts, c1, c2) FROM ev WHERE false").await,
+        None
+    );
+    assert_eq!(
+        one("SELECT sequence_count('(?1)(?2)', ts, c1, c2) FROM ev WHERE false").await,
+        None
+    );
+    // retention never returns NULL (ClickHouse gives [0,0] on no rows too).
+    assert_eq!(
+        one("SELECT retention(c1, c2) FROM ev WHERE false")
+            .await
+            .as_deref(),
+        Some("[0,0]")
+    );
+    for f in [
+        "window_funnel(10, ts, c1, c2, c3)",
+        "retention(c1, c2, c3)",
+        "sequence_count('(?1).*(?2)', ts, c1, c2)",
+    ] {
+        let grouped = format!("SELECT {f} FROM ev WHERE user_id = 7 GROUP BY user_id");
+        let single = format!("SELECT {f} FROM ev WHERE user_id = 7");
+        let window = format!("SELECT {f} OVER (PARTITION BY user_id) FROM ev WHERE user_id = 7");
+        let mut results = vec![];
+        for sql in [grouped, single, window] {
+            let batches = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
+            let b = batches.iter().find(|b| b.num_rows() > 0).unwrap();
+            for row in 0..b.num_rows() {
+                results.push(render(b.column(0), row));
+            }
+        }
+        assert!(
+            results.len() >= 3 && results.windows(2).all(|w| w[0] == w[1]),
+            "{f}: {results:?}"
+        );
+    }
+}
