@@ -11,7 +11,7 @@ use std::sync::Arc;
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, BooleanBufferBuilder, ListArray, PrimitiveArray,
 };
-use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
+use datafusion::arrow::buffer::{BooleanBuffer, NullBuffer, OffsetBuffer};
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Int64Type, UInt32Type};
 use datafusion::common::ScalarValue;
 use datafusion::error::Result;
@@ -99,6 +99,12 @@ impl<F: Finish> EventGroupsAccumulator<F> {
         self
     }
 
+    fn reserve(&mut self, additional: usize) {
+        self.group.reserve(additional);
+        self.times.reserve(additional);
+        self.masks.reserve(additional);
+    }
+
     fn push(&mut self, group: usize, time: i64, mask: u32) -> Result<()> {
         let group = u32::try_from(group).map_err(|_| {
             SqlError::with_code(
@@ -170,6 +176,7 @@ impl<F: Finish> GroupsAccumulator for EventGroupsAccumulator<F> {
         self.seen.resize(total_num_groups, false);
         let mut rows = Vec::new();
         rows_of(&values[self.skip..], opt_filter, &mut rows)?;
+        self.reserve(rows.len());
         for (&g, row) in group_indices.iter().zip(rows) {
             if let Some((time, mask)) = row {
                 self.seen[g] = true;
@@ -249,6 +256,7 @@ impl<F: Finish> GroupsAccumulator for EventGroupsAccumulator<F> {
         let time_values = times.values().as_primitive::<Int64Type>();
         let mask_values = masks.values().as_primitive::<UInt32Type>();
         let offsets = times.value_offsets();
+        self.reserve(time_values.len());
         for (row, &g) in group_indices.iter().enumerate() {
             if times.is_null(row) {
                 continue;
@@ -339,28 +347,49 @@ impl<G: GroupsAccumulator + Sync> Accumulator for SingleGroup<G> {
 }
 
 /// Reads `[ts, cond1, …]` into `(time, condition bitmask)` per row; `None` for rows that are
-/// filtered out or have a NULL argument.
+/// filtered out or have a NULL argument. Works on whole bitmaps rather than row by row.
 fn rows_of(
     values: &[ArrayRef],
     opt_filter: Option<&BooleanArray>,
     out: &mut Vec<Option<(i64, u32)>>,
 ) -> Result<()> {
     let times = times_as_i64(&values[0])?;
-    let conditions: Vec<&BooleanArray> = values[1..].iter().map(|a| a.as_boolean()).collect();
+    let n = times.len();
+    let mut masks = vec![0u32; n];
+    let mut valid = times.nulls().map(|b| b.inner().clone());
+    let mut and = |buffer: &BooleanBuffer| {
+        valid = Some(match &valid {
+            Some(v) => v & buffer,
+            None => buffer.clone(),
+        })
+    };
+    for (i, c) in values[1..].iter().enumerate() {
+        let c = c.as_boolean();
+        if let Some(nulls) = c.nulls() {
+            and(nulls.inner());
+        }
+        for row in c.values().set_indices() {
+            masks[row] |= 1 << i;
+        }
+    }
+    if let Some(f) = opt_filter {
+        and(f.values());
+        if let Some(nulls) = f.nulls() {
+            and(nulls.inner());
+        }
+    }
     out.clear();
-    out.extend((0..times.len()).map(|row| {
-        if opt_filter.is_some_and(|f| !f.is_valid(row) || !f.value(row)) || times.is_null(row) {
-            return None;
-        }
-        let mut mask = 0u32;
-        for (i, c) in conditions.iter().enumerate() {
-            if c.is_null(row) {
-                return None;
-            }
-            mask |= u32::from(c.value(row)) << i;
-        }
-        Some((times.value(row), mask))
-    }));
+    let times = times.values();
+    match valid {
+        None => out.extend(times.iter().zip(masks).map(|(&t, m)| Some((t, m)))),
+        Some(v) => out.extend(
+            times
+                .iter()
+                .zip(masks)
+                .zip(v.iter())
+                .map(|((&t, m), ok)| ok.then_some((t, m))),
+        ),
+    }
     Ok(())
 }
 
