@@ -346,27 +346,29 @@ impl<G: GroupsAccumulator + Sync> Accumulator for SingleGroup<G> {
     }
 }
 
-/// Reads `[ts, cond1, …]` into `(time, condition bitmask)` per row; `None` for rows that are
-/// filtered out or have a NULL argument. Works on whole bitmaps rather than row by row.
-fn rows_of(
-    values: &[ArrayRef],
+/// The bitmask of true conditions per row, and which rows count (`None`: all of them): rows
+/// with a NULL condition, a NULL in `nulls`, or filtered out do not. Works on whole bitmaps.
+pub(crate) fn condition_masks(
+    conditions: &[ArrayRef],
+    nulls: Option<&NullBuffer>,
     opt_filter: Option<&BooleanArray>,
-    out: &mut Vec<Option<(i64, u32)>>,
-) -> Result<()> {
-    let times = times_as_i64(&values[0])?;
-    let n = times.len();
-    let mut masks = vec![0u32; n];
-    let mut valid = times.nulls().map(|b| b.inner().clone());
+    rows: usize,
+) -> (Vec<u32>, Option<BooleanBuffer>) {
+    let mut masks = vec![0u32; rows];
+    let mut valid: Option<BooleanBuffer> = None;
     let mut and = |buffer: &BooleanBuffer| {
         valid = Some(match &valid {
             Some(v) => v & buffer,
             None => buffer.clone(),
         })
     };
-    for (i, c) in values[1..].iter().enumerate() {
+    if let Some(n) = nulls {
+        and(n.inner());
+    }
+    for (i, c) in conditions.iter().enumerate() {
         let c = c.as_boolean();
-        if let Some(nulls) = c.nulls() {
-            and(nulls.inner());
+        if let Some(n) = c.nulls() {
+            and(n.inner());
         }
         for row in c.values().set_indices() {
             masks[row] |= 1 << i;
@@ -374,10 +376,22 @@ fn rows_of(
     }
     if let Some(f) = opt_filter {
         and(f.values());
-        if let Some(nulls) = f.nulls() {
-            and(nulls.inner());
+        if let Some(n) = f.nulls() {
+            and(n.inner());
         }
     }
+    (masks, valid)
+}
+
+/// Reads `[ts, cond1, …]` into `(time, condition bitmask)` per row; `None` for rows that are
+/// filtered out or have a NULL argument.
+fn rows_of(
+    values: &[ArrayRef],
+    opt_filter: Option<&BooleanArray>,
+    out: &mut Vec<Option<(i64, u32)>>,
+) -> Result<()> {
+    let times = times_as_i64(&values[0])?;
+    let (masks, valid) = condition_masks(&values[1..], times.nulls(), opt_filter, times.len());
     out.clear();
     let times = times.values();
     match valid {

@@ -15,7 +15,7 @@ use datafusion::logical_expr::{
     Signature, Volatility,
 };
 
-use super::events::SingleGroup;
+use super::events::{condition_masks, SingleGroup};
 use super::MAX_CONDITIONS;
 use crate::SqlError;
 
@@ -135,23 +135,16 @@ impl RetentionAccumulator {
 
     /// The conditions bitmask of each row; `None` for filtered rows and rows with a NULL.
     fn row_masks(values: &[ArrayRef], opt_filter: Option<&BooleanArray>) -> Vec<Option<u32>> {
-        let conditions: Vec<&BooleanArray> = values.iter().map(|a| a.as_boolean()).collect();
         let rows = values.first().map_or(0, |v| v.len());
-        (0..rows)
-            .map(|row| {
-                if opt_filter.is_some_and(|f| !f.is_valid(row) || !f.value(row)) {
-                    return None;
-                }
-                let mut mask = 0u32;
-                for (i, c) in conditions.iter().enumerate() {
-                    if c.is_null(row) {
-                        return None;
-                    }
-                    mask |= u32::from(c.value(row)) << i;
-                }
-                Some(mask)
-            })
-            .collect()
+        let (masks, valid) = condition_masks(values, None, opt_filter, rows);
+        match valid {
+            None => masks.into_iter().map(Some).collect(),
+            Some(v) => masks
+                .into_iter()
+                .zip(v.iter())
+                .map(|(m, ok)| ok.then_some(m))
+                .collect(),
+        }
     }
 }
 
@@ -165,13 +158,21 @@ impl GroupsAccumulator for RetentionAccumulator {
     ) -> Result<()> {
         self.masks.resize(total_num_groups, 0);
         self.seen.resize(total_num_groups, false);
-        for (&g, mask) in group_indices
-            .iter()
-            .zip(Self::row_masks(values, opt_filter))
-        {
-            if let Some(mask) = mask {
-                self.seen[g] = true;
-                self.masks[g] |= mask;
+        let (masks, valid) = condition_masks(values, None, opt_filter, group_indices.len());
+        match valid {
+            None => {
+                for (&g, m) in group_indices.iter().zip(masks) {
+                    self.seen[g] = true;
+                    self.masks[g] |= m;
+                }
+            }
+            Some(valid) => {
+                for ((&g, m), ok) in group_indices.iter().zip(masks).zip(valid.iter()) {
+                    if ok {
+                        self.seen[g] = true;
+                        self.masks[g] |= m;
+                    }
+                }
             }
         }
         Ok(())
