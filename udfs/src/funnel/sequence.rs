@@ -92,6 +92,9 @@ struct State {
     transition: Transition,
 }
 
+/// Builds a time-constraint action from its duration.
+type MakeTime = fn(i64) -> Action;
+
 /// A compiled pattern.
 #[derive(Debug, Clone)]
 pub(crate) struct Pattern {
@@ -139,7 +142,7 @@ impl Pattern {
                 pos += 2;
                 if text[pos..].starts_with('t') {
                     pos += 1;
-                    let ops: [(&str, fn(i64) -> Action); 5] = [
+                    let ops: [(&str, MakeTime); 5] = [
                         ("<=", Action::TimeLe),
                         ("<", Action::TimeLt),
                         (">=", Action::TimeGe),
