@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import pathlib
+import re
 import statistics
 import subprocess
 import sys
@@ -92,6 +93,12 @@ def peak_rss_mib(cmd):
     return float(seconds), float(rss), body.strip()
 
 
+def numbers(text):
+    """The integers of a result, whatever its layout (Sightline's table, chdb's CSV)."""
+    rows = [l for l in text.splitlines() if not l.startswith(("+", "(")) and any(c.isdigit() for c in l)]
+    return [int(x) for l in rows for x in re.findall(r"-?\d+", l)]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--events", type=int, default=10_000_000)
@@ -143,6 +150,8 @@ def main():
         row["time_ratio"] = row["sightline"]["net_seconds"] / row["clickhouse"]["net_seconds"]
         row["memory_ratio"] = row["sightline"]["peak_rss_mib"] / row["clickhouse"]["peak_rss_mib"]
         row["answers"] = answers
+        if numbers(answers["sightline"]) != numbers(answers["clickhouse"]):
+            sys.exit(f"{name}: the engines disagree:\n{answers['sightline']}\n{answers['clickhouse']}")
         print(f"{name:<14} sightline/clickhouse: net time x{row['time_ratio']:.2f}, peak memory x{row['memory_ratio']:.2f}")
         results["queries"][name] = row
     out = ROOT / "benches" / "compare" / "results"
