@@ -95,7 +95,7 @@ def peak_rss_mib(cmd):
 
 def numbers(text):
     """The integers of a result, whatever its layout (Sightline's table, chdb's CSV)."""
-    rows = [l for l in text.splitlines() if not l.startswith(("+", "(")) and any(c.isdigit() for c in l)]
+    rows = [l for l in text.splitlines() if not l.startswith(("+", "(")) and not any(c.isalpha() for c in l)]
     return [int(x) for l in rows for x in re.findall(r"-?\d+", l)]
 
 
