@@ -32,7 +32,7 @@ static DOC: LazyLock<Documentation> = LazyLock::new(|| {
          then, if `max_steps` is given, only the last `max_steps` steps are kept (the ones \
          closest to the outcome). Rows with a NULL time or event are ignored; a group with no \
          other rows gives NULL. The output is the path format ChannelAttribution and \
-         `markov_attribution` read.",
+         `markov_attribution` read. Checked against DuckDB's ordered string_agg.",
         USAGE,
     )
     .with_sql_example(

@@ -212,3 +212,102 @@ async fn single_group_and_window_use() {
         );
     }
 }
+
+const PATHS_FIXTURE: &str = include_str!("../../tests/fixtures/paths_duckdb.json");
+
+/// `sessionize` and `event_path` against DuckDB window functions / ordered string_agg
+/// (fixture from `tests/oracles/paths_duckdb.py`), on shuffled rows over several partitions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_and_paths_match_duckdb() {
+    use datafusion::arrow::array::{Array, AsArray, StringArray};
+    use datafusion::arrow::datatypes::Int64Type;
+
+    let fixture: Value = serde_json::from_str(PATHS_FIXTURE).unwrap();
+    let rows = fixture["events"].as_array().unwrap();
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("row_id", DataType::Int64, false),
+        Field::new("user_id", DataType::Int64, false),
+        Field::new("ts", DataType::Timestamp(TimeUnit::Second, None), true),
+        Field::new("event", DataType::Utf8, true),
+    ]));
+    let batches: Vec<Vec<RecordBatch>> = rows
+        .chunks(rows.len() / 3 + 1)
+        .map(|chunk| {
+            let col = |i: usize| chunk.iter().map(move |r| r[i].as_i64());
+            vec![RecordBatch::try_new(
+                schema.clone(),
+                vec![
+                    Arc::new(Int64Array::from_iter(col(0))),
+                    Arc::new(Int64Array::from_iter(col(1))),
+                    Arc::new(TimestampSecondArray::from_iter(col(2))),
+                    Arc::new(StringArray::from_iter(chunk.iter().map(|r| r[3].as_str()))),
+                ],
+            )
+            .unwrap()]
+        })
+        .collect();
+    let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(3));
+    crate::register_all(&ctx).unwrap();
+    ctx.register_table("ev", Arc::new(MemTable::try_new(schema, batches).unwrap()))
+        .unwrap();
+
+    let sessions = ctx
+        .sql("SELECT row_id, sessionize(ts, INTERVAL '30 seconds') OVER (PARTITION BY user_id ORDER BY ts) FROM ev")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let expected = fixture["sessions"].as_object().unwrap();
+    let mut checked = 0;
+    for b in &sessions {
+        let ids = b.column(0).as_primitive::<Int64Type>();
+        let got = b.column(1).as_primitive::<Int64Type>();
+        for row in 0..b.num_rows() {
+            let want = expected[&ids.value(row).to_string()].as_i64();
+            assert_eq!(
+                got.is_valid(row).then(|| got.value(row)),
+                want,
+                "row {}",
+                ids.value(row)
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, expected.len());
+
+    let paths = ctx
+        .sql("SELECT user_id, event_path(ts, event), event_path(ts, event, 3), event_path(ts, event, NULL, true) FROM ev GROUP BY user_id")
+        .await;
+    // A NULL max_steps is a constant NULL: rejected with a clear message rather than guessed.
+    assert!(match paths {
+        Err(e) => e.to_string().contains("max_steps"),
+        Ok(df) => df.collect().await.is_err(),
+    });
+    let paths = ctx
+        .sql("SELECT user_id, event_path(ts, event), event_path(ts, event, 3), event_path(ts, event, 1000000, true) FROM ev GROUP BY user_id")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let expected = fixture["paths"].as_object().unwrap();
+    let mut users = 0;
+    for b in &paths {
+        let ids = b.column(0).as_primitive::<Int64Type>();
+        for row in 0..b.num_rows() {
+            let want = &expected[&ids.value(row).to_string()];
+            for (col, key) in [(1, "full"), (2, "last3"), (3, "dedupe")] {
+                let got = b.column(col).as_string::<i32>();
+                assert_eq!(
+                    got.is_valid(row).then(|| got.value(row)),
+                    want[key].as_str(),
+                    "user {} {key}",
+                    ids.value(row)
+                );
+            }
+            users += 1;
+        }
+    }
+    assert_eq!(users, expected.len());
+}

@@ -26,7 +26,7 @@ static DOC: LazyLock<Documentation> = LazyLock::new(|| {
          gap exactly equal to `gap` stays in the session). Needs `ORDER BY ts` (ascending) in \
          the OVER clause; rows out of time order are an error rather than silently wrong \
          sessions. Rows with a NULL time get NULL and do not break the session. Same rule as \
-         MADlib `sessionize` (ClickHouse has no equivalent).",
+         MADlib `sessionize` (ClickHouse has no equivalent); checked against DuckDB window functions.",
         USAGE,
     )
     .with_sql_example(
