@@ -12,9 +12,12 @@
 //! One function (or one tight family) per module, each with its signature, documentation and
 //! tests beside it, following DataFusion's own `functions-aggregate` layout.
 
+mod args;
+pub mod basket;
 pub mod error;
 pub mod funnel;
 pub mod safe_divide;
+mod sql_table;
 
 use std::sync::Arc;
 
@@ -46,6 +49,8 @@ pub fn aggregate_functions() -> Vec<Arc<AggregateUDF>> {
         sequence::sequence_match_udaf(),
         sequence::sequence_count_udaf(),
         event_path::event_path_udaf(),
+        basket::association_rules::frequent_itemsets_udaf(),
+        basket::association_rules::association_rules_udaf(),
     ]
 }
 

@@ -4,16 +4,13 @@
 
 use std::sync::{Arc, LazyLock};
 
-use async_trait::async_trait;
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::ScalarValue;
 use datafusion::error::Result;
-use datafusion::execution::SessionState;
-use datafusion::logical_expr::{Expr, TableType};
-use datafusion::physical_plan::ExecutionPlan;
-use datafusion::prelude::SessionContext;
+use datafusion::logical_expr::Expr;
 
+use crate::sql_table::{literal_text, quote_ident, quote_table, quote_text, SqlTable};
 use crate::SqlError;
 
 pub const USAGE: &str = "funnel_report('table', 'user_column', 'time_column', 'event_column', \
@@ -37,33 +34,13 @@ pub static DESCRIPTION: LazyLock<String> = LazyLock::new(|| {
 #[derive(Debug, Default)]
 pub struct FunnelReport;
 
-fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-fn quote_table(name: &str) -> String {
-    name.split('.')
-        .map(quote_ident)
-        .collect::<Vec<_>>()
-        .join(".")
-}
-
-fn quote_text(value: &str) -> String {
-    format!("'{}'", value.replace('\'', "''"))
-}
-
 fn text_arg(exprs: &[Expr], i: usize, what: &str) -> Result<String> {
-    match exprs.get(i) {
-        Some(Expr::Literal(ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s)) | ScalarValue::LargeUtf8(Some(s)), _))
-            if !s.trim().is_empty() =>
-        {
-            Ok(s.trim().to_string())
-        }
-        _ => Err(SqlError::invalid_parameter(format!(
+    literal_text(exprs.get(i)).ok_or_else(|| {
+        SqlError::invalid_parameter(format!(
             "funnel_report's argument {} ({what}) must be a non-empty text constant. Usage: {USAGE}",
             i + 1
-        ))),
-    }
+        ))
+    })
 }
 
 /// The window as SQL text: an INTERVAL or a number of seconds.
@@ -132,13 +109,11 @@ impl TableFunctionImpl for FunnelReport {
     }
 }
 
-#[derive(Debug)]
-struct ReportTable {
-    sql: String,
-    schema: SchemaRef,
-}
+/// The report's query and output schema.
+struct ReportTable;
 
 impl ReportTable {
+    #[allow(clippy::new_ret_no_self)]
     fn new(
         table: &str,
         user: &str,
@@ -147,7 +122,7 @@ impl ReportTable {
         steps: &[String],
         window: &str,
         dimension: Option<&str>,
-    ) -> Self {
+    ) -> SqlTable {
         let (time, event, user) = (quote_ident(time), quote_ident(event), quote_ident(user));
         let conditions = steps
             .iter()
@@ -210,57 +185,6 @@ impl ReportTable {
         } else {
             sql
         };
-        ReportTable {
-            sql,
-            schema: Arc::new(Schema::new(fields)),
-        }
-    }
-}
-
-#[async_trait]
-impl TableProvider for ReportTable {
-    fn schema(&self) -> SchemaRef {
-        Arc::clone(&self.schema)
-    }
-
-    fn table_type(&self) -> TableType {
-        TableType::View
-    }
-
-    async fn scan(
-        &self,
-        state: &dyn Session,
-        projection: Option<&Vec<usize>>,
-        _filters: &[Expr],
-        _limit: Option<usize>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        let Some(state) = state.as_any().downcast_ref::<SessionState>() else {
-            return Err(SqlError::with_code(
-                "0A000",
-                "funnel_report needs a DataFusion SessionState",
-            ));
-        };
-        let ctx = SessionContext::new_with_state(state.clone());
-        let mut df = ctx.sql(&self.sql).await?;
-        if let Some(projection) = projection {
-            let names: Vec<&str> = projection
-                .iter()
-                .map(|&i| self.schema.field(i).name().as_str())
-                .collect();
-            df = df.select_columns(&names)?;
-        }
-        df.create_physical_plan().await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn identifiers_and_values_are_quoted() {
-        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
-        assert_eq!(quote_table("s.t"), "\"s\".\"t\"");
-        assert_eq!(quote_text("o'k"), "'o''k'");
+        SqlTable::new(sql, Arc::new(Schema::new(fields)))
     }
 }

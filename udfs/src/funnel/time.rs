@@ -9,7 +9,6 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Int64Type, TimeUnit, TimestampMicrosecondType};
 use datafusion::common::ScalarValue;
 use datafusion::error::Result;
-use datafusion::physical_expr::expressions::Literal;
 use datafusion::physical_expr::PhysicalExpr;
 
 use crate::SqlError;
@@ -79,39 +78,7 @@ pub(crate) fn times_as_i64(array: &ArrayRef) -> Result<Int64Array> {
     }
 }
 
-/// The constant value of an argument, or an error naming the argument and the correct call.
-pub(crate) fn constant<'a>(
-    expr: &'a Arc<dyn PhysicalExpr>,
-    what: &str,
-    usage: &str,
-) -> Result<&'a ScalarValue> {
-    match (expr.as_ref() as &dyn std::any::Any).downcast_ref::<Literal>() {
-        Some(lit) if !lit.value().is_null() => Ok(lit.value()),
-        Some(_) => Err(SqlError::invalid_parameter(format!(
-            "{what} must not be NULL. Usage: {usage}"
-        ))),
-        None => Err(SqlError::invalid_parameter(format!(
-            "{what} must be a constant. Usage: {usage}"
-        ))),
-    }
-}
-
-/// A constant string argument.
-pub(crate) fn constant_string(
-    expr: &Arc<dyn PhysicalExpr>,
-    what: &str,
-    usage: &str,
-) -> Result<String> {
-    match constant(expr, what, usage)? {
-        ScalarValue::Utf8(Some(s))
-        | ScalarValue::Utf8View(Some(s))
-        | ScalarValue::LargeUtf8(Some(s)) => Ok(s.clone()),
-        other => Err(SqlError::invalid_parameter(format!(
-            "{what} must be a text constant, got {}. Usage: {usage}",
-            other.data_type()
-        ))),
-    }
-}
+pub(crate) use crate::args::{constant, constant_string};
 
 /// A constant non-negative duration (INTERVAL, or a number of seconds; for integer event times, a
 /// number in the same unit), converted to `kind`'s unit.
@@ -191,6 +158,7 @@ pub(crate) fn constant_duration(
 mod tests {
     use super::*;
     use datafusion::arrow::datatypes::IntervalMonthDayNano;
+    use datafusion::physical_expr::expressions::Literal;
 
     fn lit(v: ScalarValue) -> Arc<dyn PhysicalExpr> {
         Arc::new(Literal::new(v))

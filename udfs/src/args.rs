@@ -1,0 +1,67 @@
+//! Constant arguments (thresholds, modes, patterns) read from a function call's physical
+//! expressions, with errors that show the correct call.
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::ScalarValue;
+use datafusion::error::Result;
+use datafusion::physical_expr::expressions::Literal;
+use datafusion::physical_expr::PhysicalExpr;
+
+use crate::SqlError;
+
+/// The constant value of an argument, or an error naming the argument and the correct call.
+pub(crate) fn constant<'a>(
+    expr: &'a Arc<dyn PhysicalExpr>,
+    what: &str,
+    usage: &str,
+) -> Result<&'a ScalarValue> {
+    match (expr.as_ref() as &dyn std::any::Any).downcast_ref::<Literal>() {
+        Some(lit) if !lit.value().is_null() => Ok(lit.value()),
+        Some(_) => Err(SqlError::invalid_parameter(format!(
+            "{what} must not be NULL. Usage: {usage}"
+        ))),
+        None => Err(SqlError::invalid_parameter(format!(
+            "{what} must be a constant. Usage: {usage}"
+        ))),
+    }
+}
+
+/// A constant text argument.
+pub(crate) fn constant_string(
+    expr: &Arc<dyn PhysicalExpr>,
+    what: &str,
+    usage: &str,
+) -> Result<String> {
+    match constant(expr, what, usage)? {
+        ScalarValue::Utf8(Some(s))
+        | ScalarValue::Utf8View(Some(s))
+        | ScalarValue::LargeUtf8(Some(s)) => Ok(s.clone()),
+        other => Err(SqlError::invalid_parameter(format!(
+            "{what} must be a text constant, got {}. Usage: {usage}",
+            other.data_type()
+        ))),
+    }
+}
+
+/// A constant number argument as `f64`.
+pub(crate) fn constant_f64(expr: &Arc<dyn PhysicalExpr>, what: &str, usage: &str) -> Result<f64> {
+    match constant(expr, what, usage)?.cast_to(&DataType::Float64) {
+        Ok(ScalarValue::Float64(Some(v))) if v.is_finite() => Ok(v),
+        _ => Err(SqlError::invalid_parameter(format!(
+            "{what} must be a number. Usage: {usage}"
+        ))),
+    }
+}
+
+/// A constant integer argument.
+pub(crate) fn constant_i64(expr: &Arc<dyn PhysicalExpr>, what: &str, usage: &str) -> Result<i64> {
+    let value = constant(expr, what, usage)?;
+    match value.cast_to(&DataType::Int64) {
+        Ok(ScalarValue::Int64(Some(v))) if value.data_type().is_integer() => Ok(v),
+        _ => Err(SqlError::invalid_parameter(format!(
+            "{what} must be an integer. Usage: {usage}"
+        ))),
+    }
+}
