@@ -70,9 +70,7 @@ pub fn register_all(ctx: &SessionContext) -> Result<()> {
     for f in window_functions() {
         ctx.register_udwf(f.as_ref().clone());
     }
-    ctx.register_udtf(
-        "funnel_report",
-        Arc::new(funnel::funnel_report::FunnelReport),
-    );
+    ctx.register_udtf("funnel_report", Arc::new(funnel::funnel_report::FunnelReport));
+    ctx.register_udtf("also_bought", Arc::new(basket::also_bought::AlsoBought));
     Ok(())
 }
