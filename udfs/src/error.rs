@@ -28,6 +28,11 @@ impl SqlError {
         Self::with_code("22000", message)
     }
 
+    /// `42601 syntax_error`: the call is written in a form the function cannot take.
+    pub fn syntax(message: impl Into<String>) -> DataFusionError {
+        Self::with_code("42601", message)
+    }
+
     pub fn with_code(sqlstate: &'static str, message: impl Into<String>) -> DataFusionError {
         DataFusionError::External(Box::new(SqlError {
             sqlstate,

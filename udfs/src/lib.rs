@@ -16,6 +16,7 @@ mod args;
 pub mod basket;
 pub mod error;
 pub mod funnel;
+pub mod named_args;
 pub mod safe_divide;
 mod sql_table;
 
@@ -70,7 +71,15 @@ pub fn register_all(ctx: &SessionContext) -> Result<()> {
     for f in window_functions() {
         ctx.register_udwf(f.as_ref().clone());
     }
-    ctx.register_udtf("funnel_report", Arc::new(funnel::funnel_report::FunnelReport));
+    ctx.register_udtf(
+        "funnel_report",
+        Arc::new(funnel::funnel_report::FunnelReport),
+    );
     ctx.register_udtf("also_bought", Arc::new(basket::also_bought::AlsoBought));
+    ctx.register_relation_planner(Arc::new(
+        named_args::TableFunctionNamedArgs::new()
+            .with_function("funnel_report", funnel::funnel_report::PARAMETERS)
+            .with_function("also_bought", basket::also_bought::PARAMETERS),
+    ))?;
     Ok(())
 }

@@ -16,6 +16,15 @@ pub const USAGE: &str =
     "also_bought('table', 'basket_column', 'item_column' [, top_n [, min_support]]) \
     — e.g. also_bought('order_items', 'order_id', 'product_id', 5, 0.001)";
 
+/// Parameter names for named-argument calls (`top_n => 10`).
+pub const PARAMETERS: &[&str] = &[
+    "table",
+    "basket_column",
+    "item_column",
+    "top_n",
+    "min_support",
+];
+
 /// Documentation for the README (table functions have no `Documentation` slot in DataFusion).
 pub static DESCRIPTION: LazyLock<String> = LazyLock::new(|| {
     format!(
@@ -30,10 +39,14 @@ pub static DESCRIPTION: LazyLock<String> = LazyLock::new(|| {
 #[derive(Debug, Default)]
 pub struct AlsoBought;
 
-fn number(exprs: &[Expr], i: usize) -> Option<ScalarValue> {
+/// An optional constant argument: `None` when absent or NULL (use the default).
+fn number(exprs: &[Expr], i: usize, what: &str) -> Result<Option<ScalarValue>> {
     match exprs.get(i) {
-        Some(Expr::Literal(v, _)) if !v.is_null() => Some(v.clone()),
-        _ => None,
+        None => Ok(None),
+        Some(Expr::Literal(v, _)) => Ok((!v.is_null()).then(|| v.clone())),
+        Some(_) => Err(SqlError::invalid_parameter(format!(
+            "also_bought's {what} must be a constant. Usage: {USAGE}"
+        ))),
     }
 }
 
@@ -56,8 +69,8 @@ impl TableFunctionImpl for AlsoBought {
                 })
             })
             .collect::<Result<_>>()?;
-        let top_n = match number(exprs, 3) {
-            None if exprs.len() < 4 => 5,
+        let top_n = match number(exprs, 3, "top_n")? {
+            None => 5,
             Some(v) if v.data_type().is_integer() => match v.cast_to(&DataType::Int64)? {
                 ScalarValue::Int64(Some(n)) if n >= 1 => n,
                 _ => {
@@ -72,8 +85,8 @@ impl TableFunctionImpl for AlsoBought {
                 )))
             }
         };
-        let min_support = match number(exprs, 4) {
-            None if exprs.len() < 5 => 0.001,
+        let min_support = match number(exprs, 4, "min_support")? {
+            None => 0.001,
             Some(v) if v.data_type().is_numeric() => match v.cast_to(&DataType::Float64)? {
                 ScalarValue::Float64(Some(s)) if s > 0.0 && s <= 1.0 => s,
                 _ => {

@@ -49,7 +49,7 @@ static DOC_ITEMSETS: LazyLock<Documentation> = LazyLock::new(|| {
         "SELECT s.items, s.support, s.count\nFROM (SELECT unnest(frequent_itemsets(order_id, product_id, 0.002, 3)) AS s FROM order_items)\nWHERE cardinality(s.items) > 1 LIMIT 10",
     )
     .with_argument("basket_id", "Any type; rows with the same value form one basket.")
-    .with_argument("item", "Any type, compared and returned as text.")
+    .with_argument("item", "A text or integer column (dictionary-encoded too); compared and returned as text.")
     .with_argument("min_support", "Number in (0, 1]: the smallest share of baskets an itemset must be in.")
     .with_argument("max_len", "Optional positive integer: the largest itemset size.")
     .build()
@@ -175,13 +175,23 @@ impl AggregateUDFImpl for BasketMining {
         } else {
             DataType::Utf8
         });
+        let item_ok = |t: &DataType| match t {
+            DataType::Dictionary(_, value) => value.is_integer() || value.is_string(),
+            t => t.is_integer() || t.is_string() || t == &DataType::Null,
+        };
+        if !item_ok(&arg_types[1]) {
+            return Err(bad(format!(
+                "the item must be a text or integer column, got {} (CAST it to TEXT to use its values as items)",
+                arg_types[1]
+            )));
+        }
         out.push(DataType::Utf8);
         for (i, t) in arg_types.iter().enumerate().skip(2) {
             let is_max_len = i == fixed;
             if is_max_len && !(t.is_integer() || t == &DataType::Null) {
                 return Err(bad(format!("max_len must be an integer, got {t}")));
             }
-            if !is_max_len && !(t.is_numeric() || t == &DataType::Null) {
+            if !(is_max_len || t.is_numeric() || t == &DataType::Null) {
                 return Err(bad(format!(
                     "argument {} must be a number between 0 and 1, got {t}",
                     i + 1

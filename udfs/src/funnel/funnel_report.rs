@@ -17,6 +17,17 @@ pub const USAGE: &str = "funnel_report('table', 'user_column', 'time_column', 'e
     'step1,step2,...', window [, 'dimension_column']) — e.g. funnel_report('events', 'customer_id', \
     'ts', 'event_type', 'view,add_to_cart,checkout,purchase', INTERVAL '7 days', 'channel')";
 
+/// Parameter names for named-argument calls (`window => INTERVAL '1 day'`).
+pub const PARAMETERS: &[&str] = &[
+    "table",
+    "user_column",
+    "time_column",
+    "event_column",
+    "steps",
+    "window",
+    "dimension",
+];
+
 /// Documentation for the README and `\df`-style listings (table functions have no
 /// `Documentation` slot in DataFusion).
 pub static DESCRIPTION: LazyLock<String> = LazyLock::new(|| {
@@ -92,7 +103,7 @@ impl TableFunctionImpl for FunnelReport {
             )));
         }
         let window = window_arg(exprs)?;
-        let dimension = if exprs.len() == 7 {
+        let dimension = if matches!(exprs.get(6), Some(Expr::Literal(v, _)) if !v.is_null()) {
             Some(text_arg(exprs, 6, "dimension column")?)
         } else {
             None
