@@ -1,6 +1,7 @@
 //! Integration tests: the real server on a free loopback port, real Postgres clients.
 //! One test binary on purpose (every extra binary re-links DataFusion).
 
+mod attribution;
 mod basket;
 mod catalog;
 mod cli;

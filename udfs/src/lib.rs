@@ -13,6 +13,7 @@
 //! tests beside it, following DataFusion's own `functions-aggregate` layout.
 
 mod args;
+pub mod attribution;
 pub mod basket;
 pub mod error;
 pub mod funnel;
@@ -52,12 +53,17 @@ pub fn aggregate_functions() -> Vec<Arc<AggregateUDF>> {
         event_path::event_path_udaf(),
         basket::association_rules::frequent_itemsets_udaf(),
         basket::association_rules::association_rules_udaf(),
+        attribution::markov_attribution::markov_attribution_udaf(),
+        attribution::shapley_attribution::shapley_attribution_udaf(),
     ]
 }
 
 /// Every window function this crate provides.
 pub fn window_functions() -> Vec<Arc<WindowUDF>> {
-    vec![funnel::sessionize::sessionize_udwf()]
+    vec![
+        funnel::sessionize::sessionize_udwf(),
+        attribution::attribution_weight::attribution_weight_udwf(),
+    ]
 }
 
 /// Registers every Sightline function with `ctx`.
@@ -76,10 +82,18 @@ pub fn register_all(ctx: &SessionContext) -> Result<()> {
         Arc::new(funnel::funnel_report::FunnelReport),
     );
     ctx.register_udtf("also_bought", Arc::new(basket::also_bought::AlsoBought));
+    ctx.register_udtf(
+        "channel_attribution",
+        Arc::new(attribution::channel_attribution::ChannelAttribution),
+    );
     ctx.register_relation_planner(Arc::new(
         named_args::TableFunctionNamedArgs::new()
             .with_function("funnel_report", funnel::funnel_report::PARAMETERS)
-            .with_function("also_bought", basket::also_bought::PARAMETERS),
+            .with_function("also_bought", basket::also_bought::PARAMETERS)
+            .with_function(
+                "channel_attribution",
+                attribution::channel_attribution::PARAMETERS,
+            ),
     ))?;
     Ok(())
 }

@@ -9,7 +9,7 @@ pub mod sessionize;
 pub mod window_funnel;
 
 mod events;
-mod time;
+pub(crate) mod time;
 
 #[cfg(test)]
 mod oracle_tests;
