@@ -107,6 +107,22 @@ async fn every_model_credits_the_same_conversions() {
     // Order 2: the states are (a,b), (a), (b); without a the only conversion left is b's.
     let total: f64 = got.iter().map(|g| g.2).sum();
     assert!((total - 2.0).abs() < 1e-12, "{got:?}");
+    let by_name: Vec<(String, f64, f64)> = client
+        .query(
+            "SELECT c['channel'] AS channel, c['removal_effect'] AS re, c['conversions'] AS conv
+             FROM (SELECT unnest(markov_attribution(path, conv, value, 1 - conv, order => 2)) AS c
+                   FROM (VALUES ('a > b', 1, 10.0), ('a', 0, 0.0), ('b', 1, 30.0)) AS t(path, conv, value))",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get("channel"), r.get("re"), r.get("conv")))
+        .collect();
+    assert_eq!(
+        by_name, got,
+        "named order => 2 must equal the positional call"
+    );
 }
 
 #[tokio::test]

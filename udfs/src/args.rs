@@ -6,6 +6,7 @@ use std::sync::Arc;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
 use datafusion::error::Result;
+use datafusion::logical_expr::{Signature, Volatility};
 use datafusion::physical_expr::expressions::Literal;
 use datafusion::physical_expr::PhysicalExpr;
 
@@ -64,4 +65,14 @@ pub(crate) fn constant_i64(expr: &Arc<dyn PhysicalExpr>, what: &str, usage: &str
             "{what} must be an integer. Usage: {usage}"
         ))),
     }
+}
+
+/// A user-defined signature whose parameters can also be passed by name (`order => 2`).
+pub(crate) fn named_signature(names: &[&str]) -> Signature {
+    let plain = Signature::user_defined(Volatility::Immutable);
+    // Names are only rejected for fixed-arity signatures, which these are not.
+    plain
+        .clone()
+        .with_parameter_names(names.to_vec())
+        .unwrap_or(plain)
 }

@@ -8,7 +8,7 @@ use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::error::Result;
 use datafusion::logical_expr::function::{PartitionEvaluatorArgs, WindowUDFFieldArgs};
 use datafusion::logical_expr::{
-    Documentation, PartitionEvaluator, Signature, Volatility, WindowUDF, WindowUDFImpl,
+    Documentation, PartitionEvaluator, Signature, WindowUDF, WindowUDFImpl,
 };
 
 use crate::args::{constant_f64, constant_string};
@@ -68,7 +68,7 @@ pub struct AttributionWeight {
 pub fn attribution_weight_udwf() -> Arc<WindowUDF> {
     static UDWF: LazyLock<Arc<WindowUDF>> = LazyLock::new(|| {
         Arc::new(WindowUDF::from(AttributionWeight {
-            signature: Signature::user_defined(Volatility::Immutable),
+            signature: crate::args::named_signature(&["model", "ts", "param"]),
         }))
     });
     Arc::clone(&UDWF)

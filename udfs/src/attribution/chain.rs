@@ -8,7 +8,7 @@
 //! walks; here they are absorption probabilities computed by solving the linear system
 //! `x = Q x + r` once for the whole chain and once per removed channel.
 
-use std::collections::HashMap;
+use datafusion::common::HashMap;
 
 use datafusion::error::Result;
 
@@ -48,8 +48,9 @@ fn build(paths: &PathCounts, order: usize) -> Chain {
     let mut nulls: Vec<f64> = vec![0.0];
     let mut values: Vec<f64> = vec![0.0];
     // Deterministic state numbering regardless of hash order.
+    let name = |id: &u32| &*paths.channels[*id as usize];
     let mut ordered: Vec<(&Vec<u32>, &[f64; 3])> = paths.paths.iter().collect();
-    ordered.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    ordered.sort_unstable_by(|a, b| a.0.iter().map(name).cmp(b.0.iter().map(name)));
     let mut states = Vec::new();
     for (path, &[c, v, n]) in ordered {
         let weight = c + n;
@@ -302,6 +303,7 @@ mod tests {
             pc.update(&p, [&col(*c), &col(*v), &col(*n)], ["c", "v", "n"], "")
                 .unwrap();
         }
+        pc.flush();
         pc
     }
 

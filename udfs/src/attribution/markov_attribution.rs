@@ -9,7 +9,7 @@ use datafusion::common::ScalarValue;
 use datafusion::error::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{
-    Accumulator, AggregateUDF, AggregateUDFImpl, Documentation, Signature, Volatility,
+    Accumulator, AggregateUDF, AggregateUDFImpl, Documentation, Signature,
 };
 
 use super::chain::markov_credit;
@@ -60,7 +60,13 @@ pub struct MarkovAttribution {
 pub fn markov_attribution_udaf() -> Arc<AggregateUDF> {
     static UDAF: LazyLock<Arc<AggregateUDF>> = LazyLock::new(|| {
         Arc::new(AggregateUDF::from(MarkovAttribution {
-            signature: Signature::user_defined(Volatility::Immutable),
+            signature: crate::args::named_signature(&[
+                "path",
+                "conversions",
+                "conversion_value",
+                "null_count",
+                "order",
+            ]),
         }))
     });
     Arc::clone(&UDAF)
@@ -167,6 +173,7 @@ impl Accumulator for MarkovAccumulator {
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
+        self.paths.flush();
         let credits = markov_credit(&self.paths, self.order)?;
         credit_list(
             fields(),

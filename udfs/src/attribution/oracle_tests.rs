@@ -16,8 +16,9 @@ use serde_json::Value;
 
 const FIXTURE: &str = include_str!("../../tests/fixtures/attribution.json");
 
-/// Largest per-channel gap to ChannelAttribution's simulation, as a share of the total.
-const SIMULATION_TOLERANCE: f64 = 0.03;
+/// Largest per-channel gap to ChannelAttribution's simulation, as a share of the total (the
+/// oracle measured at most 0.0011 with conv_par 0.003: Monte-Carlo noise plus its path cap).
+const SIMULATION_TOLERANCE: f64 = 0.005;
 
 fn close(a: f64, b: f64, tol: f64) -> bool {
     (a - b).abs() <= tol * a.abs().max(b.abs()).max(1.0)

@@ -6,7 +6,7 @@
 //! adds three non-negative counts to its path (for Markov: conversions, value, nulls; for
 //! Shapley: conversions, value, journeys).
 
-use std::collections::HashMap;
+use datafusion::common::HashMap;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
@@ -50,6 +50,8 @@ pub(crate) struct PathCounts {
     channel_ids: HashMap<Box<str>, u32>,
     pub channels: Vec<Box<str>>,
     pub paths: HashMap<Vec<u32>, [f64; 3]>,
+    /// Text paths as written, summed before splitting: far fewer distinct paths than rows.
+    raw: HashMap<Box<str>, [f64; 3]>,
     bytes: usize,
 }
 
@@ -133,18 +135,36 @@ impl PathCounts {
             }
             _ => {
                 let text = cast(path, &DataType::Utf8)?;
-                let mut ids = Vec::new();
                 for (row, value) in text.as_string::<i32>().iter().enumerate() {
                     let Some(value) = value else { continue };
-                    ids.clear();
-                    for name in split_path(value) {
-                        ids.push(self.intern(name));
+                    let counts = count_at(row)?;
+                    let entry = match self.raw.get_mut(value) {
+                        Some(e) => e,
+                        None => {
+                            self.bytes += value.len() + 64;
+                            self.raw.entry(value.into()).or_insert([0.0; 3])
+                        }
+                    };
+                    for (e, c) in entry.iter_mut().zip(counts) {
+                        *e += c;
                     }
-                    self.add_path(ids.clone(), count_at(row)?);
                 }
             }
         }
         Ok(())
+    }
+
+    /// Splits the text paths gathered so far into channel sequences.
+    pub(crate) fn flush(&mut self) {
+        let raw = std::mem::take(&mut self.raw);
+        let mut ids = Vec::new();
+        for (text, counts) in raw {
+            ids.clear();
+            for name in split_path(&text) {
+                ids.push(self.intern(name));
+            }
+            self.add_path(ids.clone(), counts);
+        }
     }
 
     pub(crate) fn size(&self) -> usize {
@@ -152,7 +172,8 @@ impl PathCounts {
     }
 
     /// The partial state: paths as LIST<LIST<TEXT>> and the three counts as LIST<DOUBLE>.
-    pub(crate) fn state(&self) -> Result<Vec<ScalarValue>> {
+    pub(crate) fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        self.flush();
         let mut paths = ListBuilder::new(ListBuilder::new(StringBuilder::new()));
         let mut counts: [Vec<f64>; 3] = Default::default();
         for (path, c) in &self.paths {

@@ -1,7 +1,7 @@
 //! `shapley_attribution(path, conversions [, conversion_value [, journeys]])` aggregate: the
 //! set-based Shapley-value attribution model.
 
-use std::collections::HashMap;
+use datafusion::common::HashMap;
 use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::array::{ArrayRef, Float64Array};
@@ -10,7 +10,7 @@ use datafusion::common::ScalarValue;
 use datafusion::error::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{
-    Accumulator, AggregateUDF, AggregateUDFImpl, Documentation, Signature, Volatility,
+    Accumulator, AggregateUDF, AggregateUDFImpl, Documentation, Signature,
 };
 
 use super::paths::{is_path_type, path_coercion, PathCounts};
@@ -54,7 +54,12 @@ pub struct ShapleyAttribution {
 pub fn shapley_attribution_udaf() -> Arc<AggregateUDF> {
     static UDAF: LazyLock<Arc<AggregateUDF>> = LazyLock::new(|| {
         Arc::new(AggregateUDF::from(ShapleyAttribution {
-            signature: Signature::user_defined(Volatility::Immutable),
+            signature: crate::args::named_signature(&[
+                "path",
+                "conversions",
+                "conversion_value",
+                "journeys",
+            ]),
         }))
     });
     Arc::clone(&UDAF)
@@ -152,7 +157,8 @@ pub(crate) fn shapley_values(paths: &PathCounts) -> Vec<(u32, f64, f64, f64, f64
     }
     let mut phi: HashMap<u32, (f64, f64, f64, f64)> = HashMap::new();
     let mut ordered: Vec<(&Vec<u32>, &[f64; 3])> = sets.iter().collect();
-    ordered.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let name = |id: &u32| &*paths.channels[*id as usize];
+    ordered.sort_unstable_by(|a, b| a.0.iter().map(name).cmp(b.0.iter().map(name)));
     for (set, [c, v, m]) in ordered {
         let size = set.len() as f64;
         for &j in set {
@@ -188,6 +194,7 @@ impl Accumulator for ShapleyAccumulator {
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
+        self.paths.flush();
         let values = shapley_values(&self.paths);
         let total_c: f64 = values.iter().map(|e| e.3).sum();
         let total_v: f64 = values.iter().map(|e| e.4).sum();

@@ -17,7 +17,7 @@ use datafusion::common::ScalarValue;
 use datafusion::error::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{
-    Accumulator, AggregateUDF, AggregateUDFImpl, Documentation, Signature, Volatility,
+    Accumulator, AggregateUDF, AggregateUDFImpl, Documentation, Signature,
 };
 
 use super::mining::{mine, rules, Mined};
@@ -108,7 +108,12 @@ pub struct BasketMining {
 pub fn frequent_itemsets_udaf() -> Arc<AggregateUDF> {
     static UDAF: LazyLock<Arc<AggregateUDF>> = LazyLock::new(|| {
         Arc::new(AggregateUDF::from(BasketMining {
-            signature: Signature::user_defined(Volatility::Immutable),
+            signature: crate::args::named_signature(&[
+                "basket_id",
+                "item",
+                "min_support",
+                "max_len",
+            ]),
             rules: false,
         }))
     });
@@ -118,7 +123,13 @@ pub fn frequent_itemsets_udaf() -> Arc<AggregateUDF> {
 pub fn association_rules_udaf() -> Arc<AggregateUDF> {
     static UDAF: LazyLock<Arc<AggregateUDF>> = LazyLock::new(|| {
         Arc::new(AggregateUDF::from(BasketMining {
-            signature: Signature::user_defined(Volatility::Immutable),
+            signature: crate::args::named_signature(&[
+                "basket_id",
+                "item",
+                "min_support",
+                "min_confidence",
+                "max_len",
+            ]),
             rules: true,
         }))
     });

@@ -12,7 +12,7 @@ use datafusion::common::ScalarValue;
 use datafusion::error::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{
-    Accumulator, AggregateUDF, AggregateUDFImpl, Documentation, Signature, Volatility,
+    Accumulator, AggregateUDF, AggregateUDFImpl, Documentation, Signature,
 };
 
 use super::time::{constant, is_time_type, times_as_i64};
@@ -53,7 +53,7 @@ pub struct EventPath {
 pub fn event_path_udaf() -> Arc<AggregateUDF> {
     static UDAF: LazyLock<Arc<AggregateUDF>> = LazyLock::new(|| {
         Arc::new(AggregateUDF::from(EventPath {
-            signature: Signature::user_defined(Volatility::Immutable),
+            signature: crate::args::named_signature(&["ts", "event", "max_steps", "dedupe"]),
         }))
     });
     Arc::clone(&UDAF)
