@@ -19,6 +19,7 @@ pub mod error;
 pub mod funnel;
 pub mod named_args;
 pub mod safe_divide;
+pub mod segment;
 mod sql_table;
 
 use std::sync::Arc;
@@ -38,7 +39,10 @@ pub const DOC_SECTION_GENERAL: DocSection = DocSection {
 
 /// Every scalar function this crate provides.
 pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
-    vec![safe_divide::safe_divide_udf()]
+    vec![
+        safe_divide::safe_divide_udf(),
+        segment::rfm_segment::rfm_segment_udf(),
+    ]
 }
 
 /// Every aggregate function this crate provides.
@@ -55,6 +59,7 @@ pub fn aggregate_functions() -> Vec<Arc<AggregateUDF>> {
         basket::association_rules::association_rules_udaf(),
         attribution::markov_attribution::markov_attribution_udaf(),
         attribution::shapley_attribution::shapley_attribution_udaf(),
+        segment::kmeans_centroids::kmeans_centroids_udaf(),
     ]
 }
 
@@ -63,6 +68,8 @@ pub fn window_functions() -> Vec<Arc<WindowUDF>> {
     vec![
         funnel::sessionize::sessionize_udwf(),
         attribution::attribution_weight::attribution_weight_udwf(),
+        segment::kmeans_cluster::kmeans_cluster_udwf(),
+        segment::segment_label::segment_label_udwf(),
     ]
 }
 
