@@ -108,12 +108,8 @@ fn seed_centres(x: &[f64], dim: usize, k: usize, rng: &mut StdRng) -> Vec<f64> {
                 rng.random_range(0..n)
             };
             let c = &x[candidate * dim..(candidate + 1) * dim];
-            let next: Vec<f64> = x
-                .chunks_exact(dim)
-                .zip(&closest)
-                .map(|(p, d)| dist2(p, c).min(*d))
-                .collect();
-            let next_pot: f64 = next.iter().sum();
+            let mut next = vec![0.0; n];
+            let next_pot = closer(x, dim, c, &closest, &mut next);
             if best.as_ref().is_none_or(|b| next_pot < b.0) {
                 best = Some((next_pot, candidate, next));
             }
@@ -126,6 +122,38 @@ fn seed_centres(x: &[f64], dim: usize, k: usize, rng: &mut StdRng) -> Vec<f64> {
         pot = next_pot;
     }
     centres
+}
+
+/// `out[i] = min(closest[i], |x_i − c|²)` on all cores; returns the sum.
+fn closer(x: &[f64], dim: usize, c: &[f64], closest: &[f64], out: &mut [f64]) -> f64 {
+    let work = |xs: &[f64], cl: &[f64], o: &mut [f64]| -> f64 {
+        let mut sum = 0.0;
+        for ((p, d), o) in xs.chunks_exact(dim).zip(cl).zip(o.iter_mut()) {
+            *o = dist2(p, c).min(*d);
+            sum += *o;
+        }
+        sum
+    };
+    let n = out.len();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    let chunk = n.div_ceil(threads).max(4096);
+    if n <= chunk {
+        return work(x, closest, out);
+    }
+    std::thread::scope(|s| {
+        let handles: Vec<_> = x
+            .chunks(chunk * dim)
+            .zip(closest.chunks(chunk))
+            .zip(out.chunks_mut(chunk))
+            .map(|((xs, cl), o)| s.spawn(move || work(xs, cl, o)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or(f64::NAN))
+            .sum()
+    })
 }
 
 /// Assigns every point to its nearest centre (ties to the lower index), on all cores.
@@ -172,23 +200,32 @@ fn assign(x: &[f64], dim: usize, centres: &[f64], labels: &mut [u32]) -> (usize,
     })
 }
 
-/// Lloyd iterations from `centres` until no label changes. Returns (labels, centres, inertia).
+/// Lloyd iterations from `centres` until no label changes or the centres move less than `tol`
+/// in total squared distance (scikit-learn's rule). Returns (labels, centres, inertia).
 fn lloyd(
     x: &[f64],
     dim: usize,
     mut centres: Vec<f64>,
     max_iter: usize,
+    tol: f64,
 ) -> (Vec<u32>, Vec<f64>, f64) {
     let n = x.len() / dim;
     let k = centres.len() / dim;
     let mut labels = vec![u32::MAX; n];
     let mut inertia = f64::INFINITY;
-    for _ in 0..max_iter {
+    let mut previous = centres.clone();
+    for iteration in 0..max_iter {
         let (changed, total) = assign(x, dim, &centres, &mut labels);
         inertia = total;
-        if changed == 0 {
+        let shift = if iteration == 0 {
+            f64::INFINITY
+        } else {
+            dist2(&previous, &centres)
+        };
+        if changed == 0 || shift <= tol {
             break;
         }
+        previous.copy_from_slice(&centres);
         let mut sums = vec![0.0; k * dim];
         let mut counts = vec![0u64; k];
         for (p, &l) in x.chunks_exact(dim).zip(&labels) {
@@ -273,11 +310,14 @@ pub(crate) fn fit(points: &[f64], dim: usize, k: usize, options: &Options) -> Fi
         }
     }
     let k = k.clamp(1, distinct);
+    // scikit-learn's tolerance: 1e-4 × the mean feature variance of the data clustered.
+    let (_, spread) = column_stats(&x, dim);
+    let tol = 1e-4 * spread.iter().map(|s| s * s).sum::<f64>() / dim as f64;
     let mut best: Option<(Vec<u32>, Vec<f64>, f64)> = None;
     for restart in 0..options.n_init.max(1) {
         let mut rng = StdRng::seed_from_u64(options.seed.wrapping_add(restart as u64));
         let centres = seed_centres(&x, dim, k, &mut rng);
-        let run = lloyd(&x, dim, centres, options.max_iter);
+        let run = lloyd(&x, dim, centres, options.max_iter, tol);
         if best.as_ref().is_none_or(|b| run.2 < b.2) {
             best = Some(run);
         }
