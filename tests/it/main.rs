@@ -9,5 +9,6 @@ mod demo;
 mod examples;
 mod funnels;
 mod psql;
+mod segmentation;
 mod support;
 mod wire;
