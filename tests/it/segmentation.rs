@@ -62,6 +62,17 @@ async fn clusters_centroids_and_labels_agree() {
         .unwrap();
     let k: i64 = auto[0].get::<_, i64>("k");
     assert!((2..=8).contains(&k), "{k}");
+    // An all-NULL partition: no model, NULL clusters, an empty centroid list.
+    let empty = client
+        .query_one(
+            "SELECT count(c) AS labelled, count(*) AS rows FROM (
+               SELECT kmeans_cluster(2, CAST(NULL AS DOUBLE)) OVER () AS c FROM orders)",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(empty.get::<_, i64>("labelled"), 0);
+    assert!(empty.get::<_, i64>("rows") > 0);
     // RFM names.
     let row = client
         .query_one("SELECT rfm_segment(5, 5, 5) AS a, rfm_segment(1, 1, 1) AS b, rfm_segment(5, 1, 1) AS c", &[])
