@@ -8,6 +8,7 @@ mod cli;
 mod demo;
 mod examples;
 mod funnels;
+mod insights;
 mod psql;
 mod segmentation;
 mod support;

@@ -17,6 +17,7 @@ pub mod attribution;
 pub mod basket;
 pub mod error;
 pub mod funnel;
+pub mod insight;
 pub mod named_args;
 pub mod safe_divide;
 pub mod segment;
@@ -93,6 +94,10 @@ pub fn register_all(ctx: &SessionContext) -> Result<()> {
         "channel_attribution",
         Arc::new(attribution::channel_attribution::ChannelAttribution),
     );
+    ctx.register_udtf(
+        "explain_change",
+        Arc::new(insight::explain_change::ExplainChange),
+    );
     ctx.register_relation_planner(Arc::new(
         named_args::TableFunctionNamedArgs::new()
             .with_function("funnel_report", funnel::funnel_report::PARAMETERS)
@@ -100,7 +105,8 @@ pub fn register_all(ctx: &SessionContext) -> Result<()> {
             .with_function(
                 "channel_attribution",
                 attribution::channel_attribution::PARAMETERS,
-            ),
+            )
+            .with_function("explain_change", insight::explain_change::PARAMETERS),
     ))?;
     Ok(())
 }

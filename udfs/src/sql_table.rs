@@ -83,15 +83,24 @@ impl TableProvider for SqlTable {
             ));
         };
         let ctx = SessionContext::new_with_state(state.clone());
-        let mut df = ctx.sql(&self.sql).await?;
-        if let Some(projection) = projection {
-            let names: Vec<&str> = projection
-                .iter()
-                .map(|&i| self.schema.field(i).name().as_str())
-                .collect();
-            df = df.select_columns(&names)?;
-        }
-        df.create_physical_plan().await
+        let df = ctx.sql(&self.sql).await?;
+        // Cast to the declared schema: the planner may pick Utf8View where Utf8 was declared.
+        let indexes: Vec<usize> = match projection {
+            Some(p) => p.clone(),
+            None => (0..self.schema.fields().len()).collect(),
+        };
+        let columns: Vec<Expr> = indexes
+            .iter()
+            .map(|&i| {
+                let field = self.schema.field(i);
+                datafusion::logical_expr::cast(
+                    datafusion::prelude::ident(field.name()),
+                    field.data_type().clone(),
+                )
+                .alias(field.name())
+            })
+            .collect();
+        df.select(columns)?.create_physical_plan().await
     }
 }
 

@@ -1,0 +1,3 @@
+//! "Why did this metric move?": contribution analysis of a metric's change across segments.
+
+pub mod explain_change;
