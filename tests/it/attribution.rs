@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::support::{assert_usable, connect, demo_server, sqlstate};
+use crate::support::{assert_bad_calls, connect, demo_server};
 
 const MODELS: [&str; 7] = [
     "markov",
@@ -147,17 +147,5 @@ async fn bad_attribution_calls_fail_clearly() {
         ("SELECT * FROM channel_attribution('touchpoints', 'orders', window => 3)", "42883", "no parameter named"),
         ("SELECT * FROM channel_attribution('nope', 'orders')", "42P01", "nope"),
     ];
-    for (sql, code, text) in cases {
-        let err = client.simple_query(sql).await.expect_err(sql);
-        assert_eq!(sqlstate(&err), code, "{sql}: {err:?}");
-        let message = err
-            .as_db_error()
-            .map(|e| e.message().to_string())
-            .unwrap_or_default();
-        assert!(
-            message.contains(text),
-            "{sql}: message {message:?} lacks {text:?}"
-        );
-    }
-    assert_usable(&client).await;
+    assert_bad_calls(&client, &cases).await;
 }

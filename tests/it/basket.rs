@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::support::{assert_usable, connect, demo_server, first_column, sqlstate};
+use crate::support::{assert_bad_calls, connect, demo_server, first_column};
 
 const DEMO_FIXTURE: &str = include_str!("../fixtures/basket_demo_mlxtend.json");
 
@@ -249,17 +249,5 @@ async fn bad_basket_calls_fail_clearly() {
             "nope",
         ),
     ];
-    for (sql, code, text) in cases {
-        let err = client.simple_query(sql).await.expect_err(sql);
-        assert_eq!(sqlstate(&err), code, "{sql}: {err:?}");
-        let message = err
-            .as_db_error()
-            .map(|e| e.message().to_string())
-            .unwrap_or_default();
-        assert!(
-            message.contains(text),
-            "{sql}: message {message:?} lacks {text:?}"
-        );
-    }
-    assert_usable(&client).await;
+    assert_bad_calls(&client, &cases).await;
 }

@@ -2,7 +2,7 @@
 //! report table function, and bad calls that must fail with a clear SQLSTATE while the
 //! connection keeps working.
 
-use crate::support::{assert_usable, connect, demo_server, first_column, sqlstate};
+use crate::support::{assert_bad_calls, connect, demo_server, first_column};
 
 #[tokio::test]
 async fn funnel_functions_answer_over_the_wire() {
@@ -86,17 +86,5 @@ async fn bad_funnel_calls_fail_clearly() {
         ("SELECT * FROM funnel_report('events', 'customer_id')", "42883", "6 or 7 arguments"),
         ("SELECT * FROM funnel_report('nope', 'customer_id', 'ts', 'event_type', 'view,purchase', 60)", "42P01", "nope"),
     ];
-    for (sql, code, text) in cases {
-        let err = client.simple_query(sql).await.expect_err(sql);
-        assert_eq!(sqlstate(&err), code, "{sql}: {err:?}");
-        let message = err
-            .as_db_error()
-            .map(|e| e.message().to_string())
-            .unwrap_or_default();
-        assert!(
-            message.contains(text),
-            "{sql}: message {message:?} lacks {text:?}"
-        );
-    }
-    assert_usable(&client).await;
+    assert_bad_calls(&client, &cases).await;
 }

@@ -1,7 +1,7 @@
 //! explain_change over the wire: the demo's planted regional dip comes out on top, segment
 //! effects of one dimension add up to the total change exactly, and bad calls fail clearly.
 
-use crate::support::{assert_usable, connect, demo_server, sqlstate};
+use crate::support::{assert_bad_calls, connect, demo_server};
 
 const VIEW: &str = "CREATE OR REPLACE VIEW it_session_outcomes AS
     SELECT e.session_id, c.region, e.channel, e.device,
@@ -73,17 +73,5 @@ async fn bad_explain_change_calls_fail_clearly() {
         ("SELECT * FROM explain_change('orders', 'sum(total)', 'channel', 'device', 'a', 'b', min_support => 2)", "22023", "min_support"),
         ("SELECT * FROM explain_change('nope', 'sum(total)', 'channel', 'device', 'a', 'b')", "42P01", "nope"),
     ];
-    for (sql, code, text) in cases {
-        let err = client.simple_query(sql).await.expect_err(sql);
-        assert_eq!(sqlstate(&err), code, "{sql}: {err:?}");
-        let message = err
-            .as_db_error()
-            .map(|e| e.message().to_string())
-            .unwrap_or_default();
-        assert!(
-            message.contains(text),
-            "{sql}: message {message:?} lacks {text:?}"
-        );
-    }
-    assert_usable(&client).await;
+    assert_bad_calls(&client, &cases).await;
 }

@@ -1,7 +1,7 @@
 //! The segmentation family over the wire: RFM names, k-means ids shared by the window function
 //! and the aggregate (numbered by size), self-describing labels, and bad calls.
 
-use crate::support::{assert_usable, connect, demo_server, sqlstate};
+use crate::support::{assert_bad_calls, connect, demo_server};
 
 const FEATURES: &str = "WITH f AS (
     SELECT customer_id, count(*) AS orders, avg(total) AS avg_order,
@@ -146,17 +146,5 @@ async fn bad_segmentation_calls_fail_clearly() {
             "three integer scores",
         ),
     ];
-    for (sql, code, text) in cases {
-        let err = client.simple_query(sql).await.expect_err(sql);
-        assert_eq!(sqlstate(&err), code, "{sql}: {err:?}");
-        let message = err
-            .as_db_error()
-            .map(|e| e.message().to_string())
-            .unwrap_or_default();
-        assert!(
-            message.contains(text),
-            "{sql}: message {message:?} lacks {text:?}"
-        );
-    }
-    assert_usable(&client).await;
+    assert_bad_calls(&client, &cases).await;
 }

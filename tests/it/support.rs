@@ -106,3 +106,21 @@ pub async fn assert_usable(client: &Client) {
         .get(0);
     assert_eq!(one, 1);
 }
+
+/// Every `(sql, sqlstate, text)` case fails with that SQLSTATE and a message containing `text`,
+/// and the connection still answers afterwards.
+pub async fn assert_bad_calls(client: &Client, cases: &[(&str, &str, &str)]) {
+    for &(sql, code, text) in cases {
+        let err = client.simple_query(sql).await.expect_err(sql);
+        assert_eq!(sqlstate(&err), code, "{sql}: {err:?}");
+        let message = err
+            .as_db_error()
+            .map(|e| e.message().to_string())
+            .unwrap_or_default();
+        assert!(
+            message.contains(text),
+            "{sql}: message {message:?} lacks {text:?}"
+        );
+    }
+    assert_usable(client).await;
+}
