@@ -32,10 +32,10 @@ fn data(rows: usize) -> Vec<f64> {
     for _ in 0..rows {
         let c = (rng.random::<f64>().powi(2) * K as f64) as usize;
         let spread = 0.8 + c as f64 * 0.3;
-        for d in 0..DIM {
+        for centre in centres[c] {
             // Sum of uniforms: close enough to Gaussian for a benchmark.
             let noise: f64 = (0..4).map(|_| rng.random::<f64>() - 0.5).sum::<f64>();
-            out.push(centres[c][d] + spread * noise);
+            out.push(centre + spread * noise);
         }
     }
     out
