@@ -229,37 +229,6 @@ impl TableFunctionImpl for ExplainChange {
             })
             .collect::<Vec<_>>()
             .join(", ");
-        let sets = combinations(dims.len(), max_depth.min(dims.len()))
-            .iter()
-            .map(|c| {
-                format!(
-                    "({})",
-                    c.iter()
-                        .map(|&i| dims[i].clone())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            })
-            .chain(std::iter::once("()".to_string()))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let segment = format!(
-            "concat_ws(' AND ', {})",
-            dimensions
-                .iter()
-                .zip(&dims)
-                .map(|(name, d)| format!(
-                    "CASE WHEN grouping({d}) = 0 THEN concat({}, '=', {d}) END",
-                    quote_text(name)
-                ))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        let depth = dims
-            .iter()
-            .map(|d| format!("(1 - grouping({d}))"))
-            .collect::<Vec<_>>()
-            .join(" + ");
         let (den, ratio) = match &denominator {
             Some(d) => (d.clone(), true),
             None => ("CAST(count(*) AS DOUBLE)".to_string(), false),
@@ -275,6 +244,37 @@ impl TableFunctionImpl for ExplainChange {
                 format!("{agg} FILTER (WHERE __p = {p})")
             }
         };
+        // One GROUP BY per combination of dimensions, glued with UNION ALL: each hashes only its
+        // own keys, which is much cheaper than one GROUPING SETS pass over every key at once.
+        let sums = format!(
+            "COALESCE({}, 0.0) AS nb, COALESCE({}, 0.0) AS nc, COALESCE({}, 0.0) AS db, \
+             COALESCE({}, 0.0) AS dc, count(*) FILTER (WHERE __p = 0) AS rows_b, \
+             count(*) FILTER (WHERE __p = 1) AS rows_c",
+            filtered(&numerator, 0),
+            filtered(&numerator, 1),
+            filtered(&den, 0),
+            filtered(&den, 1),
+        );
+        let branches = combinations(dims.len(), max_depth.min(dims.len()))
+            .iter()
+            .map(|c| {
+                let segment = c
+                    .iter()
+                    .map(|&i| format!("{}, '=', {}", quote_text(&dimensions[i]), dims[i]))
+                    .collect::<Vec<_>>()
+                    .join(", ' AND ', ");
+                let keys = c.iter().map(|&i| dims[i].as_str()).collect::<Vec<_>>().join(", ");
+                format!(
+                    "SELECT CAST(concat({segment}) AS VARCHAR) AS segment, CAST({} AS BIGINT) AS depth, {sums} \
+                     FROM base GROUP BY {keys}",
+                    c.len()
+                )
+            })
+            .chain(std::iter::once(format!(
+                "SELECT CAST('' AS VARCHAR) AS segment, CAST(0 AS BIGINT) AS depth, {sums} FROM base"
+            )))
+            .collect::<Vec<_>>()
+            .join("\n UNION ALL ");
         let (effect, mix, rate, value_b, value_c) = if ratio {
             (
                 "(wc - wb) * (rb - o_rb) + wc * (rc - rb)",
@@ -298,13 +298,7 @@ impl TableFunctionImpl for ExplainChange {
                       CASE WHEN CAST({period} AS VARCHAR) = {b} THEN 0 ELSE 1 END AS __p, *
                FROM {source}
                WHERE CAST({period} AS VARCHAR) IN ({b}, {c})),
-             g AS (
-               SELECT {segment} AS segment, {depth} AS depth,
-                      COALESCE({nb}, 0.0) AS nb, COALESCE({nc}, 0.0) AS nc,
-                      COALESCE({db}, 0.0) AS db, COALESCE({dc}, 0.0) AS dc,
-                      count(*) FILTER (WHERE __p = 0) AS rows_b,
-                      count(*) FILTER (WHERE __p = 1) AS rows_c
-               FROM base GROUP BY GROUPING SETS ({sets})),
+             g AS ({branches}),
              overall AS (SELECT nb AS o_nb, nc AS o_nc, db AS o_db, dc AS o_dc,
                                 rows_b AS o_rows_b, rows_c AS o_rows_c,
                                 {o_value_b} AS o_rb, {o_value_c} AS o_rc
@@ -333,10 +327,6 @@ impl TableFunctionImpl for ExplainChange {
             numerator_inner_cols = "",
             b = quote_text(&baseline),
             c = quote_text(&comparison),
-            nb = filtered(&numerator, 0),
-            nc = filtered(&numerator, 1),
-            db = filtered(&den, 0),
-            dc = filtered(&den, 1),
             o_value_b = if ratio { "nb / NULLIF(db, 0)" } else { "nb" },
             o_value_c = if ratio { "nc / NULLIF(dc, 0)" } else { "nc" },
         );
