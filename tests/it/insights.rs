@@ -32,7 +32,7 @@ async fn the_planted_dip_is_the_top_finding_and_effects_add_up() {
     // Exactness: one dimension's segments add up to the total change of the conversion rate.
     let sums = client
         .query(
-            "SELECT substr(segment, 1, strpos(segment, '=') - 1) AS dim, sum(effect) AS total
+            "SELECT split_part(segment, '=', 1) AS dim, sum(effect) AS total
              FROM explain_change('it_session_outcomes', 'sum(converted) / count(*)',
                                  'region, channel, device', 'period', 'before', 'dip',
                                  max_depth => 1, min_support => 0, top_k => 1000)

@@ -270,9 +270,6 @@ impl TableFunctionImpl for ExplainChange {
                     c.len()
                 )
             })
-            .chain(std::iter::once(format!(
-                "SELECT CAST('' AS VARCHAR) AS segment, CAST(0 AS BIGINT) AS depth, {sums} FROM base"
-            )))
             .collect::<Vec<_>>()
             .join("\n UNION ALL ");
         let (effect, mix, rate, value_b, value_c) = if ratio {
@@ -299,16 +296,17 @@ impl TableFunctionImpl for ExplainChange {
                FROM {source}
                WHERE CAST({period} AS VARCHAR) IN ({b}, {c})),
              g AS ({branches}),
+             totals AS (SELECT {sums} FROM base),
              overall AS (SELECT nb AS o_nb, nc AS o_nc, db AS o_db, dc AS o_dc,
                                 rows_b AS o_rows_b, rows_c AS o_rows_c,
                                 {o_value_b} AS o_rb, {o_value_c} AS o_rc
-                         FROM g WHERE depth = 0),
+                         FROM totals),
              seg AS (
                SELECT g.*, overall.*,
                       db / NULLIF(o_db, 0) AS wb, dc / NULLIF(o_dc, 0) AS wc,
                       COALESCE(nb / NULLIF(db, 0), o_rb) AS rb,
                       COALESCE(nc / NULLIF(dc, 0), 0.0) AS rc
-               FROM g CROSS JOIN overall WHERE g.depth > 0),
+               FROM g CROSS JOIN overall),
              scored AS (
                SELECT segment, depth, {value_b} AS baseline_value, {value_c} AS comparison_value,
                       {effect} AS effect, {mix} AS mix_effect, {rate} AS rate_effect,
