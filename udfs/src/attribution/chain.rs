@@ -28,6 +28,7 @@ pub(crate) struct ChannelCredit {
 const DENSE_LIMIT: usize = 200;
 const MAX_SWEEPS: usize = 200_000;
 const TOLERANCE: f64 = 1e-15;
+const WORK_BUDGET: usize = 5_000_000_000;
 
 /// The transient part of the chain: sparse rows of transition probabilities between states
 /// (state 0 is start), and per state the probability of converting next and the expected value
@@ -134,7 +135,11 @@ fn absorb(chain: &Chain, reward: &[f64], removed: &[bool]) -> Result<f64> {
 fn gauss_seidel(chain: &Chain, reward: &[f64], removed: &[bool]) -> Result<f64> {
     let n = chain.rows.len();
     let mut x = vec![0.0; n];
-    for _ in 0..MAX_SWEEPS {
+    // Bound the work (sweeps × transitions), not just the sweeps, so a huge slow chain fails
+    // in seconds instead of running for hours.
+    let transitions: usize = chain.rows.iter().map(Vec::len).sum::<usize>() + n;
+    let sweeps = MAX_SWEEPS.min((WORK_BUDGET / transitions).max(1000));
+    for _ in 0..sweeps {
         let mut change = 0.0f64;
         for s in 0..n {
             if removed[s] {
