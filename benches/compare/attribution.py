@@ -34,9 +34,10 @@ import json
 import os
 import pathlib
 import statistics
-import subprocess
 import sys
 import tempfile
+
+from measure import run
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TARGET = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
@@ -106,26 +107,6 @@ def generate(path, journeys, seed=23):
     table = pa.table({"path": pa.array(paths, pa.string()), "conversions": conversions,
                       "conversion_value": value, "null_count": 1 - conversions})
     pq.write_table(table, path, row_group_size=1 << 20, compression="zstd")
-
-
-def run(cmd, what):
-    """Wall time, peak RSS (MiB, the child's ru_maxrss), stdout and stderr of cmd in a fresh process."""
-    wrapper = (
-        "import resource, subprocess, sys, time\n"
-        "t0 = time.perf_counter()\n"
-        "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
-        "dt = time.perf_counter() - t0\n"
-        "sys.stderr.write(p.stderr)\n"
-        "print(p.stdout, end='')\n"
-        "print(f'\\n@@ {dt} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024} {p.returncode}')\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", wrapper, *cmd], capture_output=True, text=True)
-    body, _, stats = proc.stdout.rpartition("@@ ")
-    seconds, rss, code = stats.split()
-    if int(code) != 0:
-        sys.exit(f"{what} failed (exit {code}).\ncommand: {cmd[-1] if cmd[0] == str(SIGHTLINE) else ' '.join(cmd[3:])}\n"
-                 f"stderr:\n{proc.stderr[-3000:]}\nstdout:\n{body[-2000:]}")
-    return float(seconds), float(rss), body.strip(), proc.stderr
 
 
 def table_rows(text):

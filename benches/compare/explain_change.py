@@ -28,9 +28,10 @@ import json
 import os
 import pathlib
 import statistics
-import subprocess
 import sys
 import tempfile
+
+from measure import run
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TARGET = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
@@ -82,25 +83,6 @@ def generate(path, rows, seed=7):
     rate = np.where(cmp & (index["d1"] == 3), rate * 0.7, rate)
     columns["converted"] = (rng.random(rows) < rate).astype(np.int64)
     pq.write_table(pa.table(columns), path, row_group_size=1 << 20, compression="zstd")
-
-
-def run(cmd):
-    """Wall time, peak RSS (MiB, the child's ru_maxrss), stdout and stderr of cmd in a fresh process."""
-    wrapper = (
-        "import resource, subprocess, sys, time\n"
-        "t0 = time.perf_counter()\n"
-        "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
-        "dt = time.perf_counter() - t0\n"
-        "sys.stderr.write(p.stderr)\n"
-        "print(p.stdout, end='')\n"
-        "print(f'\\n@@ {dt} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024} {p.returncode}')\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", wrapper, *cmd], capture_output=True, text=True)
-    body, _, stats = proc.stdout.rpartition("@@ ")
-    seconds, rss, code = stats.split()
-    if int(code) != 0:
-        sys.exit(f"{' '.join(cmd[:2])} failed: {proc.stderr[-2000:]}")
-    return float(seconds), float(rss), body.strip(), proc.stderr
 
 
 def answer(text):

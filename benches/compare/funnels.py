@@ -24,10 +24,10 @@ import os
 import pathlib
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
+
+from measure import run
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TARGET = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
@@ -74,25 +74,6 @@ print(res.data().strip())
 """
 
 
-def peak_rss_mib(cmd):
-    """Wall time, peak RSS (MiB, the child's ru_maxrss) and stdout of cmd in a fresh process."""
-    wrapper = (
-        "import resource, subprocess, sys, time\n"
-        "t0 = time.perf_counter()\n"
-        "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
-        "dt = time.perf_counter() - t0\n"
-        "sys.stderr.write(p.stderr)\n"
-        "print(p.stdout, end='')\n"
-        "print(f'\\n@@ {dt} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024} {p.returncode}')\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", wrapper, *cmd], capture_output=True, text=True)
-    body, _, stats = proc.stdout.rpartition("@@ ")
-    seconds, rss, code = stats.split()
-    if int(code) != 0:
-        sys.exit(f"{' '.join(cmd[:2])} failed: {proc.stderr[-2000:]}")
-    return float(seconds), float(rss), body.strip()
-
-
 def numbers(text):
     """The integers of a result, whatever its layout (Sightline's table, chdb's CSV)."""
     rows = [l for l in text.splitlines() if not l.startswith(("+", "(")) and not any(c.isalpha() for c in l)]
@@ -121,7 +102,7 @@ def main():
         "sightline": [str(SIGHTLINE), "query", "--data", str(data), "SELECT 1"],
         "clickhouse": [sys.executable, "-c", CHDB_RUNNER, "SELECT 1"],
     }
-    startup = {e: statistics.median(peak_rss_mib(cmd)[0] for _ in range(args.runs)) for e, cmd in startup.items()}
+    startup = {e: statistics.median(run(cmd)[0] for _ in range(args.runs)) for e, cmd in startup.items()}
     results["startup_seconds"] = startup
     print(f"start-up: sightline {startup['sightline']:.2f}s, clickhouse (python + chdb) {startup['clickhouse']:.2f}s")
     print(f"{'query':<14} {'engine':<10} {'median s':>9} {'net s':>7} {'peak MiB':>9}")
@@ -132,10 +113,10 @@ def main():
         }
         row, answers = {}, {}
         for engine, cmd in engines.items():
-            peak_rss_mib(cmd)  # warm the page cache and the binary
+            run(cmd)  # warm the page cache and the binary
             times, rss = [], []
             for _ in range(args.runs):
-                seconds, mib, out = peak_rss_mib(cmd)
+                seconds, mib, out, _ = run(cmd)
                 times.append(seconds)
                 rss.append(mib)
             answers[engine] = out
