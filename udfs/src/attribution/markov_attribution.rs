@@ -4,7 +4,7 @@
 use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::array::ArrayRef;
-use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields};
+use datafusion::arrow::datatypes::{DataType, FieldRef, Fields};
 use datafusion::common::ScalarValue;
 use datafusion::error::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
@@ -13,7 +13,7 @@ use datafusion::logical_expr::{
 };
 
 use super::chain::markov_credit;
-use super::paths::{is_path_type, path_coercion, PathCounts};
+use super::paths::{path_coercion, PathCounts};
 use super::{credit_list, credit_type};
 use crate::args::constant_i64;
 use crate::SqlError;
@@ -95,13 +95,13 @@ impl AggregateUDFImpl for MarkovAttribution {
                 arg_types.len()
             )));
         }
-        if !is_path_type(&arg_types[0]) {
-            return Err(bad(format!(
+        let path = path_coercion(&arg_types[0]).ok_or_else(|| {
+            bad(format!(
                 "the path must be TEXT ('a > b') or a LIST of TEXT, got {}",
                 arg_types[0]
-            )));
-        }
-        let mut out = vec![path_coercion(&arg_types[0])];
+            ))
+        })?;
+        let mut out = vec![path];
         for (i, name) in ["conversions", "conversion_value", "null_count"]
             .iter()
             .enumerate()
@@ -144,11 +144,10 @@ impl AggregateUDFImpl for MarkovAttribution {
     }
 
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        Ok(PathCounts::state_types()
-            .into_iter()
-            .zip(["paths", "conversions", "values", "nulls"])
-            .map(|(t, n)| Arc::new(Field::new(format!("{}[{n}]", args.name), t, true)))
-            .collect())
+        Ok(PathCounts::state_fields(
+            args.name,
+            ["conversions", "values", "nulls"],
+        ))
     }
 
     fn documentation(&self) -> Option<&Documentation> {

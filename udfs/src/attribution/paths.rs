@@ -13,29 +13,21 @@ use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Float64Array, GenericListArray, ListArray, ListBuilder, StringBuilder,
 };
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Field, Float64Type};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Float64Type};
 use datafusion::common::ScalarValue;
 use datafusion::error::Result;
 
 use crate::SqlError;
 
-/// Is `dt` accepted as a path (text, or a list of text)?
-pub(crate) fn is_path_type(dt: &DataType) -> bool {
+/// The type a path argument (text, or a list of text) is coerced to; `None` if it is neither.
+pub(crate) fn path_coercion(dt: &DataType) -> Option<DataType> {
+    let text = |t: &DataType| crate::funnel::is_text(t) || t == &DataType::Null;
     match dt {
-        DataType::List(f) | DataType::LargeList(f) => {
-            crate::funnel::is_text(f.data_type()) || f.data_type() == &DataType::Null
-        }
-        dt => crate::funnel::is_text(dt) || dt == &DataType::Null,
-    }
-}
-
-/// The type a path argument is coerced to.
-pub(crate) fn path_coercion(dt: &DataType) -> DataType {
-    match dt {
-        DataType::List(_) | DataType::LargeList(_) => {
-            DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true)))
-        }
-        _ => DataType::Utf8,
+        DataType::List(f) | DataType::LargeList(f) if text(f.data_type()) => Some(DataType::List(
+            Arc::new(Field::new_list_field(DataType::Utf8, true)),
+        )),
+        dt if text(dt) => Some(DataType::Utf8),
+        _ => None,
     }
 }
 
@@ -198,7 +190,16 @@ impl PathCounts {
         Ok(out)
     }
 
-    pub(crate) fn state_types() -> [DataType; 4] {
+    /// The partial-state fields of an aggregate built on this, the counts named by `labels`.
+    pub(crate) fn state_fields(name: &str, labels: [&str; 3]) -> Vec<FieldRef> {
+        Self::state_types()
+            .into_iter()
+            .zip(std::iter::once("paths").chain(labels))
+            .map(|(t, n)| Arc::new(Field::new(format!("{name}[{n}]"), t, true)))
+            .collect()
+    }
+
+    fn state_types() -> [DataType; 4] {
         let text_list = DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true)));
         let f64_list = DataType::List(Arc::new(Field::new_list_field(DataType::Float64, true)));
         [

@@ -5,7 +5,7 @@ use datafusion::common::HashMap;
 use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::array::{ArrayRef, Float64Array};
-use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields};
+use datafusion::arrow::datatypes::{DataType, FieldRef, Fields};
 use datafusion::common::ScalarValue;
 use datafusion::error::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
@@ -13,7 +13,7 @@ use datafusion::logical_expr::{
     Accumulator, AggregateUDF, AggregateUDFImpl, Documentation, Signature,
 };
 
-use super::paths::{is_path_type, path_coercion, PathCounts};
+use super::paths::{path_coercion, PathCounts};
 use super::{credit_list, credit_type};
 use crate::SqlError;
 
@@ -88,13 +88,13 @@ impl AggregateUDFImpl for ShapleyAttribution {
                 arg_types.len()
             )));
         }
-        if !is_path_type(&arg_types[0]) {
-            return Err(bad(format!(
+        let path = path_coercion(&arg_types[0]).ok_or_else(|| {
+            bad(format!(
                 "the path must be TEXT ('a > b') or a LIST of TEXT, got {}",
                 arg_types[0]
-            )));
-        }
-        let mut out = vec![path_coercion(&arg_types[0])];
+            ))
+        })?;
+        let mut out = vec![path];
         for (t, name) in arg_types[1..]
             .iter()
             .zip(["conversions", "conversion_value", "journeys"])
@@ -120,11 +120,10 @@ impl AggregateUDFImpl for ShapleyAttribution {
     }
 
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        Ok(PathCounts::state_types()
-            .into_iter()
-            .zip(["paths", "conversions", "values", "journeys"])
-            .map(|(t, n)| Arc::new(Field::new(format!("{}[{n}]", args.name), t, true)))
-            .collect())
+        Ok(PathCounts::state_fields(
+            args.name,
+            ["conversions", "values", "journeys"],
+        ))
     }
 
     fn documentation(&self) -> Option<&Documentation> {
