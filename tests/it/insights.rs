@@ -72,6 +72,9 @@ async fn bad_explain_change_calls_fail_clearly() {
         ("SELECT * FROM explain_change('orders', 'sum(total)', 'channel', 'device', 'a', 'b', top_k => 0)", "22023", "top_k"),
         ("SELECT * FROM explain_change('orders', 'sum(total)', 'channel', 'device', 'a', 'b', min_support => 2)", "22023", "min_support"),
         ("SELECT * FROM explain_change('nope', 'sum(total)', 'channel', 'device', 'a', 'b')", "42P01", "nope"),
+        ("SELECT * FROM explain_change('orders', 'sum(total)', 'channel', 'device', 'a', 'a')", "22023", "must be different periods"),
+        ("SELECT * FROM explain_change('orders', 'sum(total)', 'channel', 'device', 'desktop', 'no-such-device')", "22000", "no rows have device = 'no-such-device'"),
+        ("SELECT * FROM explain_change('orders', 'sum(total)', 'channel, nope', 'device', 'a', 'b')", "42703", "nope"),
     ];
     assert_bad_calls(&client, &cases).await;
 }

@@ -3,3 +3,4 @@
 pub mod explain_change;
 #[cfg(test)]
 mod oracle_tests;
+mod segment_counts;
