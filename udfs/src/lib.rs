@@ -15,6 +15,7 @@
 mod args;
 pub mod attribution;
 pub mod basket;
+pub mod churn;
 pub mod error;
 pub mod funnel;
 pub mod insight;
@@ -61,6 +62,11 @@ pub fn aggregate_functions() -> Vec<Arc<AggregateUDF>> {
         attribution::markov_attribution::markov_attribution_udaf(),
         attribution::shapley_attribution::shapley_attribution_udaf(),
         segment::kmeans_centroids::kmeans_centroids_udaf(),
+        churn::btyd_summary::btyd_summary_udaf(),
+        churn::bgnbd_fit::bgnbd_fit_udaf(),
+        churn::gamma_gamma_fit::gamma_gamma_fit_udaf(),
+        churn::logistic_fit::logistic_fit_udaf(),
+        churn::roc_auc::roc_auc_udaf(),
     ]
 }
 
@@ -71,6 +77,10 @@ pub fn window_functions() -> Vec<Arc<WindowUDF>> {
         attribution::attribution_weight::attribution_weight_udwf(),
         segment::kmeans_cluster::kmeans_cluster_udwf(),
         segment::segment_label::segment_label_udwf(),
+        churn::bgnbd_score::bgnbd_p_alive_udwf(),
+        churn::bgnbd_score::bgnbd_expected_purchases_udwf(),
+        churn::bgnbd_score::clv_udwf(),
+        churn::logistic_score::logistic_score_udwf(),
     ]
 }
 
