@@ -4,6 +4,7 @@
 mod attribution;
 mod basket;
 mod catalog;
+mod churn;
 mod cli;
 mod demo;
 mod examples;

@@ -216,6 +216,22 @@ impl PartitionEvaluator for ScoreEvaluator {
         let (name, usage) = (self.score.name(), self.score.usage());
         let rows = histories(name, &values[..3], usage)?;
         let mut out: Vec<Option<f64>> = vec![None; num_rows];
+        let horizon = match self.score {
+            Score::ExpectedPurchases => {
+                let horizon = doubles(&values[3])?;
+                if let Some(h) = horizon
+                    .iter()
+                    .flatten()
+                    .find(|h| !(*h >= 0.0 && h.is_finite()))
+                {
+                    return Err(SqlError::data_exception(format!(
+                        "{name}: horizon must be a finite number >= 0 (in the time unit of t), got {h}. Usage: {usage}"
+                    )));
+                }
+                Some(horizon)
+            }
+            _ => None,
+        };
         let fit = Histories::new(rows.iter().map(|&(_, x, tx, t)| (x, tx, t)))
             .fit(self.penalizer)
             .filter(|f| f.converged);
@@ -230,19 +246,15 @@ impl PartitionEvaluator for ScoreEvaluator {
                 }
             }
             Score::ExpectedPurchases => {
-                let horizon = doubles(&values[3])?;
+                let Some(horizon) = horizon else {
+                    return Ok(Arc::new(Float64Array::from(out)));
+                };
                 for &(row, x, tx, t) in &rows {
-                    if horizon.is_null(row) {
-                        continue;
+                    if horizon.is_valid(row) {
+                        let h = horizon.value(row);
+                        out[row] =
+                            Some(model.expected_purchases(h, x, tx, t)).filter(|v| v.is_finite());
                     }
-                    let h = horizon.value(row);
-                    if !(h >= 0.0 && h.is_finite()) {
-                        return Err(SqlError::data_exception(format!(
-                            "{name}: horizon must be a finite number >= 0, got {h}. Usage: {usage}"
-                        )));
-                    }
-                    out[row] =
-                        Some(model.expected_purchases(h, x, tx, t)).filter(|v| v.is_finite());
                 }
             }
             Score::Clv => {
