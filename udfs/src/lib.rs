@@ -17,6 +17,7 @@ pub mod attribution;
 pub mod basket;
 pub mod churn;
 pub mod error;
+pub mod forecast;
 pub mod funnel;
 pub mod insight;
 pub mod named_args;
