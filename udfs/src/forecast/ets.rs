@@ -420,7 +420,7 @@ fn lstsq(x: &[f64], y: &[f64], k: usize) -> Vec<f64> {
 
 /// statsmodels' classical `seasonal_decompose` seasonal component (centred moving average
 /// trend, per-position means of the detrended series, normalised).
-fn seasonal_decompose(y: &[f64], m: usize, multiplicative: bool) -> Vec<f64> {
+pub(crate) fn seasonal_decompose(y: &[f64], m: usize, multiplicative: bool) -> Vec<f64> {
     let n = y.len();
     let filt: Vec<f64> = if m % 2 == 0 {
         let mut f = vec![1.0 / m as f64; m + 1];

@@ -11,6 +11,7 @@
 use serde_json::Value;
 
 use super::ets::{auto, fit_model, forecast, Fit, Spec};
+use super::theta;
 
 const FIXTURE: &str = include_str!("../../tests/fixtures/forecast_statsforecast.json");
 
@@ -137,6 +138,113 @@ fn ets_matches_statsforecast() {
                         got.map(|f| f.spec.name()),
                         want.get("error").unwrap_or(&Value::Null)
                     )),
+                }
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "{} differences:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn theta_matches_statsforecast() {
+    let fixture: Value = serde_json::from_str(FIXTURE).unwrap();
+    let z: Vec<(String, f64)> = fixture["z"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_f64().unwrap()))
+        .collect();
+    let zs: Vec<f64> = z.iter().map(|p| p.1).collect();
+    let mut bad = vec![];
+    for series in fixture["series"].as_array().unwrap() {
+        let name = series["name"].as_str().unwrap();
+        let y = floats(&series["values"]);
+        let m = series["season_length"].as_u64().unwrap() as usize;
+        let h = series["horizon"].as_u64().unwrap() as usize;
+        let want = &series["auto_theta"];
+        let got = theta::auto(&y, m, h, &zs);
+        let (Some(got), None) = (&got, want.get("error")) else {
+            if got.is_some() != want.get("error").is_none() {
+                bad.push(format!("{name}: {:?} vs {want}", got.map(|g| g.kind)));
+            }
+            continue;
+        };
+        if got.kind.name() != want["modeltype"].as_str().unwrap() {
+            bad.push(format!(
+                "{name}: {} vs {}",
+                got.kind.name(),
+                want["modeltype"]
+            ));
+            continue;
+        }
+        for (j, (g, w)) in got
+            .mean
+            .iter()
+            .zip(floats(&want["forecast"]["mean"]))
+            .enumerate()
+        {
+            if !close(*g, w, 1e-6) {
+                bad.push(format!("{name}: mean[{j}] {g} vs {w}"));
+                break;
+            }
+        }
+        let limit = &want["forecast_gaussian_limit"];
+        for (i, (key, _)) in z.iter().enumerate() {
+            let (lo, hi) = (
+                floats(&limit[format!("lo-{key}")]),
+                floats(&limit[format!("hi-{key}")]),
+            );
+            for j in 0..h {
+                if !close(got.lo[i][j], lo[j], 1e-6) || !close(got.hi[i][j], hi[j], 1e-6) {
+                    bad.push(format!(
+                        "{name}: {key}% [{j}] ({}, {}) vs ({}, {})",
+                        got.lo[i][j], got.hi[i][j], lo[j], hi[j]
+                    ));
+                    break;
+                }
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "{} differences:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn naive_methods_match_statsforecast() {
+    let fixture: Value = serde_json::from_str(FIXTURE).unwrap();
+    let mut bad = vec![];
+    for series in fixture["series"].as_array().unwrap() {
+        let name = series["name"].as_str().unwrap();
+        let y = floats(&series["values"]);
+        let m = series["season_length"].as_u64().unwrap() as usize;
+        let h = series["horizon"].as_u64().unwrap() as usize;
+        for (key, got) in [
+            ("seasonal_naive", super::methods::seasonal_naive(&y, m, h)),
+            ("naive", super::methods::naive(&y, h)),
+        ] {
+            let want = &series[key]["forecast"];
+            for (field, values) in [
+                ("mean", &got.mean),
+                ("lo-80", &got.lo80),
+                ("hi-80", &got.hi80),
+                ("lo-95", &got.lo95),
+                ("hi-95", &got.hi95),
+            ] {
+                for (j, (g, w)) in values.iter().zip(floats(&want[field])).enumerate() {
+                    let same = (g.is_nan() && w.is_nan()) || close(*g, w, 1e-9);
+                    if !same {
+                        bad.push(format!("{name} {key} {field}[{j}]: {g} vs {w}"));
+                        break;
+                    }
                 }
             }
         }
