@@ -8,6 +8,7 @@ mod churn;
 mod cli;
 mod demo;
 mod examples;
+mod forecasting;
 mod funnels;
 mod insights;
 mod psql;

@@ -68,6 +68,7 @@ pub fn aggregate_functions() -> Vec<Arc<AggregateUDF>> {
         churn::gamma_gamma_fit::gamma_gamma_fit_udaf(),
         churn::logistic_fit::logistic_fit_udaf(),
         churn::roc_auc::roc_auc_udaf(),
+        forecast::forecast_agg::forecast_udaf(),
     ]
 }
 
@@ -82,6 +83,7 @@ pub fn window_functions() -> Vec<Arc<WindowUDF>> {
         churn::bgnbd_score::bgnbd_expected_purchases_udwf(),
         churn::bgnbd_score::clv_udwf(),
         churn::logistic_score::logistic_score_udwf(),
+        forecast::detect_anomaly::detect_anomaly_udwf(),
     ]
 }
 
@@ -106,6 +108,10 @@ pub fn register_all(ctx: &SessionContext) -> Result<()> {
         Arc::new(attribution::channel_attribution::ChannelAttribution),
     );
     ctx.register_udtf(
+        "forecast_table",
+        Arc::new(forecast::forecast_table::ForecastTable),
+    );
+    ctx.register_udtf(
         "explain_change",
         Arc::new(insight::explain_change::ExplainChange),
     );
@@ -117,7 +123,8 @@ pub fn register_all(ctx: &SessionContext) -> Result<()> {
                 "channel_attribution",
                 attribution::channel_attribution::PARAMETERS,
             )
-            .with_function("explain_change", insight::explain_change::PARAMETERS),
+            .with_function("explain_change", insight::explain_change::PARAMETERS)
+            .with_function("forecast_table", forecast::forecast_table::PARAMETERS),
     ))?;
     Ok(())
 }

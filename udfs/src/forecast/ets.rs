@@ -99,11 +99,7 @@ pub struct Fit {
     /// One-step residuals (additive) or relative residuals (multiplicative error).
     pub residuals: Vec<f64>,
     pub sigma2: f64,
-    pub log_likelihood: f64,
-    pub aic: f64,
     pub aicc: f64,
-    pub bic: f64,
-    pub n_params: usize,
 }
 
 /// Forecasts `h` steps from a state (R's `forecast` in etscalc.c).
@@ -717,11 +713,7 @@ fn fit_with_bounds(y: &[f64], m: usize, spec: Spec, upper: &mut [f64; 4]) -> Opt
         last_state: state,
         sigma2: e.iter().map(|v| v * v).sum::<f64>() / (ny - np_eff - 1.0),
         residuals: e,
-        log_likelihood: -0.5 * lik,
-        aic,
         aicc,
-        bic: lik + ny.ln() * np_eff,
-        n_params: np + 1,
     })
 }
 
@@ -811,11 +803,7 @@ fn fixed_alpha_ses(y: &[f64]) -> Option<Fit> {
         last_state: vec![*y.first()?],
         residuals: vec![0.0; y.len()],
         sigma2: 0.0,
-        log_likelihood: f64::NAN,
-        aic: f64::NAN,
         aicc: f64::NAN,
-        bic: f64::NAN,
-        n_params: 2,
     })
 }
 

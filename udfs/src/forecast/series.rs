@@ -15,14 +15,12 @@ pub enum Step {
     Months(i32),
 }
 
-/// A regular series: `values[i]` is at `start` + i steps; `observed[i]` says whether it was in
-/// the data (false = filled).
+/// A regular series: `values[i]` is at `start` + i steps (missing steps filled).
 #[derive(Debug, Clone)]
 pub struct Series {
     pub start: i64,
     pub step: Step,
     pub values: Vec<f64>,
-    pub observed: Vec<bool>,
 }
 
 fn civil_from_days(z: i64) -> (i64, i64, i64) {
@@ -118,7 +116,6 @@ pub fn regularize(points: &[(i64, f64)]) -> Result<Series, String> {
             start: times[0],
             step: Step::Fixed(MICROS_PER_DAY),
             values,
-            observed: vec![true],
         });
     }
     // Calendar months first: every point on the same day of month and time of day.
@@ -146,10 +143,8 @@ pub fn regularize(points: &[(i64, f64)]) -> Result<Series, String> {
     }
     // Missing steps are filled by linear interpolation between their neighbours.
     let mut series = vec![f64::NAN; len];
-    let mut observed = vec![false; len];
     for (&i, &v) in index.iter().zip(&values) {
         series[i as usize] = v;
-        observed[i as usize] = true;
     }
     for w in index.windows(2) {
         let (a, b) = (w[0] as usize, w[1] as usize);
@@ -162,7 +157,6 @@ pub fn regularize(points: &[(i64, f64)]) -> Result<Series, String> {
         start: times[0],
         step,
         values: series,
-        observed,
     })
 }
 
@@ -199,7 +193,6 @@ mod tests {
         let s = regularize(&pts).unwrap();
         assert_eq!(s.step, Step::Fixed(MICROS_PER_DAY));
         assert_eq!(s.values, vec![1.0, 2.0, 3.0, 4.0]);
-        assert_eq!(s.observed, vec![true, true, false, true]);
         assert_eq!(s.future(2), vec![day(2025, 1, 5), day(2025, 1, 6)]);
         assert_eq!(s.step.default_season(), 7);
     }

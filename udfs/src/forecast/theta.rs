@@ -94,9 +94,6 @@ fn calc(y: &[f64], kind: Kind, l0: f64, alpha: f64, theta: f64) -> (f64, Vec<f64
 #[derive(Debug, Clone)]
 pub struct ThetaFit {
     pub kind: Kind,
-    pub alpha: f64,
-    pub theta: f64,
-    pub mse: f64,
     pub mean: Vec<f64>,
     pub lo: Vec<Vec<f64>>,
     pub hi: Vec<Vec<f64>>,
@@ -175,7 +172,7 @@ pub fn auto(y: &[f64], m: usize, h: usize, z: &[f64]) -> Option<ThetaFit> {
             best = Some((kind, value, params));
         }
     }
-    let (kind, mse, p) = best?;
+    let (kind, _, p) = best?;
     let (alpha, theta) = (p[1], if kind.optimised() { p[2] } else { 2.0 });
     let (_, e, last) = calc(&y_sa, kind, p[0], alpha, theta);
     // Point forecasts run the model's own update.
@@ -261,9 +258,6 @@ pub fn auto(y: &[f64], m: usize, h: usize, z: &[f64]) -> Option<ThetaFit> {
     }
     Some(ThetaFit {
         kind,
-        alpha,
-        theta,
-        mse,
         mean: (0..h).map(|j| scale(mean[j], j)).collect(),
         lo,
         hi,
