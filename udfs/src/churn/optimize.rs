@@ -34,6 +34,7 @@ pub(crate) fn bfgs(
     let mut value = f(&x, &mut g);
     let mut next_g = vec![0.0; n];
     let mut fresh = true;
+    let mut stalled = 0;
     for _ in 0..max_iter {
         if !value.is_finite() || g.iter().any(|v| !v.is_finite()) {
             return Minimum { x, value };
@@ -88,9 +89,18 @@ pub(crate) fn bfgs(
             }
             fresh = false;
         }
+        // Several iterations that no longer move the objective beyond rounding: done.
+        if value - v <= 1e-15 * value.abs().max(1.0) {
+            stalled += 1;
+        } else {
+            stalled = 0;
+        }
         x = trial;
         value = v;
         std::mem::swap(&mut g, &mut next_g);
+        if stalled >= 3 {
+            break;
+        }
     }
     Minimum { x, value }
 }
