@@ -5,6 +5,10 @@
 use datafusion::common::HashMap;
 
 use super::optimize::bfgs;
+
+/// Above this many distinct histories the likelihood is summed on several threads.
+const PARALLEL_ROWS: usize = 50_000;
+const CHUNKS: usize = 4;
 use super::special::{digamma, hyp2f1, ln_gamma};
 
 /// Fitted BG/NBD parameters (r, α: purchase rate gamma; a, b: dropout beta).
@@ -153,39 +157,61 @@ impl Histories {
             .collect();
         let ln_t: Vec<f64> = self.ts.iter().map(|t| (alpha + t).ln()).collect();
         let ln_tx: Vec<f64> = self.txs.iter().map(|t| (alpha + t).ln()).collect();
-        let mut ll = 0.0;
-        let mut g = [0.0; 4];
-        for &(xi, txi, ti, w) in &self.rows {
-            let x = self.xs[xi as usize];
-            let px = &per_x[xi as usize];
-            let (lt, ltx) = (ln_t[ti as usize], ln_tx[txi as usize]);
-            let a3 = -(r + x) * lt;
-            let (value, p3) = if x > 0.0 {
-                let a4 = px.ln_a_b - (r + x) * ltx;
-                let m = a3.max(a4);
-                let (e3, e4) = ((a3 - m).exp(), (a4 - m).exp());
-                (px.base + m + (e3 + e4).ln(), e3 / (e3 + e4))
-            } else {
-                (px.base + a3, 1.0)
-            };
-            ll += w * value;
-            if with_gradient {
-                let p4 = 1.0 - p3;
-                let (it, itx) = (
-                    1.0 / (alpha + self.ts[ti as usize]),
-                    1.0 / (alpha + self.txs[txi as usize]),
-                );
-                g[0] += w * (px.dr - p3 * lt - p4 * ltx);
-                g[1] += w * (r / alpha - (r + x) * (p3 * it + p4 * itx));
-                g[2] += w * (px.da + p4 / a);
-                if x > 0.0 {
-                    g[3] += w * (px.db - p4 / (b + x - 1.0));
+        let inv_t: Vec<f64> = self.ts.iter().map(|t| 1.0 / (alpha + t)).collect();
+        let inv_tx: Vec<f64> = self.txs.iter().map(|t| 1.0 / (alpha + t)).collect();
+        let sum = |rows: &[(u32, u32, u32, f64)]| -> (f64, [f64; 4]) {
+            let mut ll = 0.0;
+            let mut g = [0.0; 4];
+            for &(xi, txi, ti, w) in rows {
+                let x = self.xs[xi as usize];
+                let px = &per_x[xi as usize];
+                let (lt, ltx) = (ln_t[ti as usize], ln_tx[txi as usize]);
+                let a3 = -(r + x) * lt;
+                let (value, p3) = if x > 0.0 {
+                    // log(e^a3 + e^a4) and e^a3 / (e^a3 + e^a4) from one exponential.
+                    let a4 = px.ln_a_b - (r + x) * ltx;
+                    let d = (-(a3 - a4).abs()).exp();
+                    let p_big = 1.0 / (1.0 + d);
+                    let p3 = if a3 >= a4 { p_big } else { 1.0 - p_big };
+                    (px.base + a3.max(a4) + d.ln_1p(), p3)
                 } else {
-                    g[3] += w * px.db;
+                    (px.base + a3, 1.0)
+                };
+                ll += w * value;
+                if with_gradient {
+                    let p4 = 1.0 - p3;
+                    let (it, itx) = (inv_t[ti as usize], inv_tx[txi as usize]);
+                    g[0] += w * (px.dr - p3 * lt - p4 * ltx);
+                    g[1] += w * (r / alpha - (r + x) * (p3 * it + p4 * itx));
+                    g[2] += w * (px.da + p4 / a);
+                    if x > 0.0 {
+                        g[3] += w * (px.db - p4 / (b + x - 1.0));
+                    } else {
+                        g[3] += w * px.db;
+                    }
                 }
             }
+            (ll, g)
+        };
+        if self.rows.len() < PARALLEL_ROWS {
+            return sum(&self.rows);
         }
-        (ll, g)
+        // A fixed number of chunks keeps the sums, and so the fit, the same on any machine.
+        let chunk = self.rows.len().div_ceil(CHUNKS);
+        let parts: Vec<(f64, [f64; 4])> = std::thread::scope(|scope| {
+            let handles: Vec<_> = self
+                .rows
+                .chunks(chunk)
+                .map(|rows| scope.spawn(move || sum(rows)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or((f64::NAN, [f64::NAN; 4])))
+                .collect()
+        });
+        parts.into_iter().fold((0.0, [0.0; 4]), |(ll, g), (l, p)| {
+            (ll + l, [g[0] + p[0], g[1] + p[1], g[2] + p[2], g[3] + p[3]])
+        })
     }
 
     /// Maximum-likelihood fit (with lifetimes' L2 penalty when `penalizer` > 0). `None` when
@@ -209,6 +235,14 @@ impl Histories {
             let m = bfgs(|t, g| self.objective(t, g, penalizer), &theta0, 1e-9, 2000);
             if m.value.is_finite() && best.as_ref().is_none_or(|b| m.value < b.0) {
                 best = Some((m.value, m.x));
+            }
+            // The other starts only guard against a start that does not converge.
+            if let Some((_, theta)) = &best {
+                let mut gradient = [0.0; 4];
+                self.objective(theta, &mut gradient, penalizer);
+                if gradient.iter().all(|g| g.abs() < 1e-6) {
+                    break;
+                }
             }
         }
         let (_, theta) = best?;

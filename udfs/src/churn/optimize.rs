@@ -90,7 +90,7 @@ pub(crate) fn bfgs(
             fresh = false;
         }
         // Several iterations that no longer move the objective beyond rounding: done.
-        if value - v <= 1e-15 * value.abs().max(1.0) {
+        if value - v <= 1e-12 * value.abs().max(1.0) {
             stalled += 1;
         } else {
             stalled = 0;
