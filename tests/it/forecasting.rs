@@ -236,3 +236,36 @@ async fn bad_forecast_calls_fail_clearly() {
     ];
     assert_bad_calls(&client, &cases).await;
 }
+
+#[tokio::test]
+async fn edge_cases_are_handled_not_crashed() {
+    let client = connect(demo_server()).await;
+    // NULL values are skipped and their steps filled; a single point gets the naive forecast
+    // without a band; a multiplicative model on values <= 0 gives NULL; a constant series gives
+    // its constant with a zero-width band.
+    let row = client
+        .query_one(
+            "WITH s AS (SELECT CAST(to_timestamp(1735689600 + n * 86400) AS DATE) AS day,
+                               CASE WHEN n % 10 = 3 THEN NULL ELSE 100 + n % 7 END AS y,
+                               CAST(n % 7 AS DOUBLE) - 3 AS signed, 5.0 AS flat
+                        FROM (SELECT unnest(generate_series(1, 120)) AS n) t)
+             SELECT CAST(cardinality(forecast(day, y, 14)) AS BIGINT) AS with_nulls,
+                    forecast(day, signed, 7, 7, 'MAM') IS NULL AS mult_on_negatives,
+                    CAST(cardinality(forecast(day, signed, 7)) AS BIGINT) AS auto_on_negatives,
+                    forecast(day, flat, 3)[1]['forecast'] AS flat_forecast,
+                    forecast(day, flat, 3)[1]['hi_95'] - forecast(day, flat, 3)[1]['lo_95'] AS flat_width,
+                    (SELECT forecast(day, y, 2)[1]['lo_95'] IS NULL FROM s WHERE day = DATE '2025-01-02') AS single_point_band,
+                    (SELECT forecast(day, y, 2)[2]['forecast'] FROM s WHERE day = DATE '2025-01-02') AS single_point
+             FROM s",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i64>("with_nulls"), 14);
+    assert!(row.get::<_, bool>("mult_on_negatives"));
+    assert_eq!(row.get::<_, i64>("auto_on_negatives"), 7);
+    assert_eq!(row.get::<_, f64>("flat_forecast"), 5.0);
+    assert!(row.get::<_, f64>("flat_width").abs() < 1e-9);
+    assert!(row.get::<_, bool>("single_point_band"));
+    assert_eq!(row.get::<_, f64>("single_point"), 101.0);
+}

@@ -148,7 +148,6 @@ fn forecast_from(state: &[f64], m: usize, spec: &Spec, phi: f64, h: usize) -> Ve
 #[allow(clippy::too_many_arguments)]
 fn update(
     state: &mut [f64],
-    scratch: &mut [f64],
     m: usize,
     spec: &Spec,
     alpha: f64,
@@ -215,9 +214,10 @@ fn update(
                 }
             }
         };
-        scratch[..m].copy_from_slice(&state[so..so + m]);
-        state[so] = scratch[m - 1] + gamma * (t - scratch[m - 1]);
-        state[so + 1..so + m].copy_from_slice(&scratch[..m - 1]);
+        // The oldest seasonal state moves to the front, updated; the others age by one.
+        let oldest = state[so + m - 1];
+        state[so..so + m].rotate_right(1);
+        state[so] = oldest + gamma * (t - oldest);
     }
 }
 
@@ -236,7 +236,6 @@ fn calc(
     state: &mut [f64],
     e: &mut [f64],
 ) -> f64 {
-    let mut scratch = [0.0; 64];
     let mut sse = 0.0;
     let mut log_f = 0.0;
     let has_trend = spec.trend != N;
@@ -269,7 +268,7 @@ fn calc(
         } else {
             f.abs().ln()
         };
-        update(state, &mut scratch, m, spec, alpha, beta, gamma, phi, yi);
+        update(state, m, spec, alpha, beta, gamma, phi, yi);
     }
     let mut lik = y.len() as f64
         * if sse == 0.0 {
@@ -766,11 +765,12 @@ fn too_short(n: usize, spec: &Spec) -> bool {
 /// AutoETS: the candidate with the lowest AICc (a constant series gets simple exponential
 /// smoothing with α = 0.9999, as statsforecast does).
 pub fn auto(y: &[f64], m: usize) -> Option<Fit> {
-    if y.iter().all(|&v| v == y[0]) {
-        return fixed_alpha_ses(y);
-    }
+    // Too short for any model ("tiny datasets" in statsforecast); callers fall back to naive.
     if y.len() <= 6 {
         return None;
+    }
+    if y.iter().all(|&v| v == y[0]) {
+        return fixed_alpha_ses(y);
     }
     let mut best: Option<Fit> = None;
     let mut upper = UPPER;
@@ -939,6 +939,21 @@ mod tests {
         assert!(Spec::parse("AAM").is_none());
         assert!(Spec::parse("MMN").is_none());
         assert!(Spec::parse("ANdN").is_none());
+    }
+
+    #[test]
+    fn long_seasons_fit() {
+        // A season longer than any fixed buffer (weekly data with a yearly cycle and more).
+        let y: Vec<f64> = (0..400)
+            .map(|t| {
+                100.0
+                    + 10.0 * ((t % 60) as f64 / 60.0 * std::f64::consts::TAU).sin()
+                    + (t % 7) as f64
+            })
+            .collect();
+        let fit = fit_model(&y, 60, Spec::parse("ANA").unwrap()).unwrap();
+        let (mean, var) = forecast(&fit, 70);
+        assert!(mean.iter().all(|v| v.is_finite()) && var.iter().all(|v| *v >= 0.0));
     }
 
     #[test]

@@ -256,3 +256,46 @@ fn naive_methods_match_statsforecast() {
         bad.join("\n")
     );
 }
+
+/// The accuracy bar: on a hold-out of the last `horizon` points of every long-enough
+/// series, mean MASE no worse than statsforecast's by more than 2%.
+#[test]
+fn holdout_mase_is_no_worse_than_statsforecast() {
+    let fixture: Value = serde_json::from_str(FIXTURE).unwrap();
+    let mut ours = vec![];
+    for name in fixture["holdout_summary"]["series"].as_array().unwrap() {
+        let series = fixture["series"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| &s["name"] == name)
+            .unwrap();
+        let y = floats(&series["values"]);
+        let m = series["season_length"].as_u64().unwrap() as usize;
+        let hold = &series["holdout"];
+        let (train, h, lag) = (
+            hold["train_length"].as_u64().unwrap() as usize,
+            hold["horizon"].as_u64().unwrap() as usize,
+            hold["scale_lag"].as_u64().unwrap() as usize,
+        );
+        let fit = auto(&y[..train], m).unwrap();
+        let (mean, _) = forecast(&fit, h);
+        let scale =
+            (lag..train).map(|t| (y[t] - y[t - lag]).abs()).sum::<f64>() / (train - lag) as f64;
+        let mae = mean
+            .iter()
+            .zip(&y[train..train + h])
+            .map(|(f, v)| (f - v).abs())
+            .sum::<f64>()
+            / h as f64;
+        ours.push(mae / scale);
+    }
+    let ours_mean = ours.iter().sum::<f64>() / ours.len() as f64;
+    let theirs = fixture["holdout_summary"]["mean_mase"]["auto_ets"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        ours_mean <= theirs * 1.02,
+        "mean MASE {ours_mean} vs statsforecast {theirs}"
+    );
+}

@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
+const WEEK: i64 = 7 * MICROS_PER_DAY;
+const QUARTER_HOUR: i64 = 15 * 60_000_000;
 
 /// The spacing of a series.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,11 +76,11 @@ impl Step {
             Step::Months(1) => 12,
             Step::Months(3) => 4,
             Step::Months(_) => 1,
-            Step::Fixed(d) if d == MICROS_PER_DAY => 7,
-            Step::Fixed(d) if d == 7 * MICROS_PER_DAY => 52,
-            Step::Fixed(d) if d == 3_600_000_000 => 24,
-            Step::Fixed(d) if d == 60_000_000 => 60,
-            Step::Fixed(d) if d == 15 * 60_000_000 => 96,
+            Step::Fixed(MICROS_PER_DAY) => 7,
+            Step::Fixed(WEEK) => 52,
+            Step::Fixed(3_600_000_000) => 24,
+            Step::Fixed(60_000_000) => 60,
+            Step::Fixed(QUARTER_HOUR) => 96,
             Step::Fixed(_) => 1,
         }
     }
