@@ -34,8 +34,8 @@ use datafusion_postgres::pgwire::messages::response::EmptyQueryResponse;
 use datafusion_postgres::pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use datafusion_postgres::{DfSessionService, Parser, QueryHook};
 use futures::future::{select, Either};
-use futures::{Sink, SinkExt, StreamExt};
-use tracing::{info, warn};
+use futures::{FutureExt, Sink, SinkExt, Stream, StreamExt};
+use tracing::{error, info, warn};
 
 use super::errors;
 use super::show::ShowHook;
@@ -43,6 +43,58 @@ use crate::pg_compat::settings;
 
 /// Longest SQL text put in a log line.
 const LOGGED_SQL_CHARS: usize = 300;
+
+/// A panic inside one query (a bug in a function or in the engine) becomes that query's error,
+/// XX000, instead of ending the connection.
+fn panic_error(payload: Box<dyn std::any::Any + Send>, sql: &str) -> PgWireError {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string());
+    error!(panic = %what, sql = %shorten(sql), "query panicked; stopped it, the connection stays open");
+    PgWireError::UserError(Box::new(ErrorInfo::new(
+        "ERROR".to_owned(),
+        "XX000".to_owned(),
+        format!(
+            "internal error while running the query: {what}. The query was stopped; the connection \
+             and the server keep working. Please report this with the query."
+        ),
+    )))
+}
+
+/// The rows of a response, with a panic while producing one turned into a final XX000 error.
+struct CatchUnwind<S> {
+    inner: S,
+    sql: String,
+    done: bool,
+}
+
+impl<S, T> Stream for CatchUnwind<S>
+where
+    S: Stream<Item = PgWireResult<T>> + Unpin,
+{
+    type Item = PgWireResult<T>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        if self.done {
+            return std::task::Poll::Ready(None);
+        }
+        let this = &mut *self;
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            this.inner.poll_next_unpin(cx)
+        })) {
+            Ok(poll) => poll,
+            Err(payload) => {
+                this.done = true;
+                std::task::Poll::Ready(Some(Err(panic_error(payload, &this.sql))))
+            }
+        }
+    }
+}
 
 pub struct Handlers {
     frontend: Arc<Frontend>,
@@ -227,6 +279,11 @@ fn with_log(response: Response, client: SocketAddr, sql: &str, started: Instant)
     match response {
         Response::Query(mut query) => {
             let rows = std::mem::replace(&mut query.data_rows, Box::pin(futures::stream::empty()));
+            let rows = CatchUnwind {
+                inner: rows,
+                sql: log.sql.clone(),
+                done: false,
+            };
             query.data_rows = Box::pin(rows.map(move |row| {
                 // Borrow the whole struct so the closure owns it (not copies of its fields) and
                 // the line is logged when the stream is dropped.
@@ -254,7 +311,15 @@ impl SimpleQueryHandler for Frontend {
     {
         let started = Instant::now();
         let peer = client.socket_addr();
-        match <DfSessionService as SimpleQueryHandler>::do_query(&self.inner, client, query).await {
+        let run = std::panic::AssertUnwindSafe(<DfSessionService as SimpleQueryHandler>::do_query(
+            &self.inner,
+            client,
+            query,
+        ))
+        .catch_unwind()
+        .await;
+        let run = run.unwrap_or_else(|payload| Err(panic_error(payload, query)));
+        match run {
             Ok(responses) => Ok(responses
                 .into_iter()
                 .map(|r| with_log(r, peer, query, started))
@@ -385,14 +450,16 @@ impl ExtendedQueryHandler for Frontend {
         let started = Instant::now();
         let peer = client.socket_addr();
         let sql = portal.statement.statement.0.clone();
-        match <DfSessionService as ExtendedQueryHandler>::do_query(
-            &self.inner,
-            client,
-            portal,
-            max_rows,
-        )
-        .await
-        {
+        let run =
+            std::panic::AssertUnwindSafe(<DfSessionService as ExtendedQueryHandler>::do_query(
+                &self.inner,
+                client,
+                portal,
+                max_rows,
+            ))
+            .catch_unwind()
+            .await;
+        match run.unwrap_or_else(|payload| Err(panic_error(payload, &sql))) {
             Ok(response) => Ok(with_log(response, peer, &sql, started)),
             Err(e) => {
                 let ms = started.elapsed().as_secs_f64() * 1000.0;

@@ -11,6 +11,7 @@ mod examples;
 mod forecasting;
 mod funnels;
 mod insights;
+mod isolation;
 mod psql;
 mod segmentation;
 mod support;

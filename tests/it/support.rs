@@ -14,6 +14,14 @@ pub const DEMO_SEED: u64 = 42;
 
 /// Starts a server over `data` on its own runtime thread; returns its address.
 pub fn start_server(data: &Path) -> SocketAddr {
+    start_server_with(data, |_| {})
+}
+
+/// A server whose session also gets whatever `setup` registers (test-only functions).
+pub fn start_server_with(
+    data: &Path,
+    setup: fn(&datafusion::prelude::SessionContext),
+) -> SocketAddr {
     let data = data.to_owned();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -28,6 +36,7 @@ pub fn start_server(data: &Path) -> SocketAddr {
                 ..Config::default()
             };
             let ctx = sightline::session::build_context(&config, &data).expect("context");
+            setup(&ctx);
             let server = sightline::server::Server::bind(
                 std::sync::Arc::new(ctx),
                 "127.0.0.1:0".parse().unwrap(),
