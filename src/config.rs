@@ -10,6 +10,7 @@ use serde::Deserialize;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:5432";
 /// Default demo dataset size and seed used when no data directory is configured.
 pub const DEFAULT_DEMO_CUSTOMERS: usize = 50_000;
+pub const DEFAULT_MAX_CONNECTIONS: usize = 100;
 pub const DEFAULT_DEMO_SEED: u64 = 42;
 
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +39,7 @@ pub struct FileConfig {
     pub log_level: Option<String>,
     pub target_partitions: Option<usize>,
     pub batch_size: Option<usize>,
+    pub max_connections: Option<usize>,
     #[serde(default)]
     pub demo: DemoFileConfig,
 }
@@ -71,6 +73,8 @@ pub struct Config {
     pub cache_dir: PathBuf,
     pub target_partitions: usize,
     pub batch_size: usize,
+    /// Connections served at once; more are refused with SQLSTATE 53300.
+    pub max_connections: usize,
     pub demo_customers: usize,
     pub demo_seed: u64,
 }
@@ -87,6 +91,7 @@ impl Default for Config {
                 .map(|n| n.get())
                 .unwrap_or(2),
             batch_size: 8192,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
             demo_customers: DEFAULT_DEMO_CUSTOMERS,
             demo_seed: DEFAULT_DEMO_SEED,
         }
@@ -101,6 +106,7 @@ pub struct Overrides {
     pub cache_dir: Option<PathBuf>,
     pub target_partitions: Option<usize>,
     pub batch_size: Option<usize>,
+    pub max_connections: Option<usize>,
 }
 
 impl Config {
@@ -119,6 +125,9 @@ impl Config {
         }
         if let Some(n) = over.batch_size.or(file.batch_size) {
             cfg.batch_size = n.max(1);
+        }
+        if let Some(n) = over.max_connections.or(file.max_connections) {
+            cfg.max_connections = n.max(1);
         }
         cfg.demo_customers = file.demo.customers.unwrap_or(cfg.demo_customers).max(1);
         cfg.demo_seed = file.demo.seed.unwrap_or(cfg.demo_seed);

@@ -38,7 +38,7 @@ struct CommonArgs {
     data: Option<PathBuf>,
 
     /// TOML configuration file (keys: listen, data, cache_dir, log_level, target_partitions,
-    /// batch_size, [demo] customers and seed). Flags and SIGHTLINE_* variables override it.
+    /// batch_size, max_connections, [demo] customers and seed). Flags and SIGHTLINE_* variables override it.
     #[arg(long, env = "SIGHTLINE_CONFIG")]
     config: Option<PathBuf>,
 
@@ -53,6 +53,11 @@ struct CommonArgs {
     /// Rows per Arrow record batch [default: 8192].
     #[arg(long, env = "SIGHTLINE_BATCH_SIZE")]
     batch_size: Option<usize>,
+
+    /// Connections served at once; further clients are refused with SQLSTATE 53300
+    /// ("too many connections") [default: 100].
+    #[arg(long, env = "SIGHTLINE_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
 }
 
 #[derive(Args)]
@@ -118,6 +123,7 @@ fn load_config(
             cache_dir: common.cache_dir.clone(),
             target_partitions: common.target_partitions,
             batch_size: common.batch_size,
+            max_connections: common.max_connections,
         },
     )?;
     Ok((config, log_level))
@@ -199,7 +205,9 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     let data = sightline::resolve_data_dir(&config)?;
     tracing::info!(data = %data.display(), "serving data directory");
     let ctx = Arc::new(sightline::session::build_context(&config, &data)?);
-    let server = sightline::server::Server::bind(ctx, config.listen).await?;
+    let server = sightline::server::Server::bind(ctx, config.listen)
+        .await?
+        .with_max_connections(config.max_connections);
     tokio::select! {
         result = server.run() => result?,
         _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),

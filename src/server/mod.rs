@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use datafusion::prelude::SessionContext;
 use datafusion_postgres::pgwire::tokio::process_socket;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
 use tracing::{debug, info, warn};
 
 pub use errors::classify as classify_error;
@@ -18,6 +20,7 @@ pub use handlers::Handlers;
 pub struct Server {
     listener: TcpListener,
     handlers: Arc<Handlers>,
+    slots: Arc<Semaphore>,
 }
 
 impl Server {
@@ -27,7 +30,15 @@ impl Server {
         Ok(Server {
             listener,
             handlers: Arc::new(Handlers::new(ctx)),
+            slots: Arc::new(Semaphore::new(crate::config::DEFAULT_MAX_CONNECTIONS)),
         })
+    }
+
+    /// At most `n` connections at once; the next client gets SQLSTATE 53300, as PostgreSQL
+    /// answers beyond `max_connections`.
+    pub fn with_max_connections(mut self, n: usize) -> Self {
+        self.slots = Arc::new(Semaphore::new(n.max(1)));
+        self
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -49,14 +60,65 @@ impl Server {
                 }
             };
             let _ = socket.set_nodelay(true);
+            let Ok(slot) = Arc::clone(&self.slots).try_acquire_owned() else {
+                warn!(client = %peer, "refused: too many connections");
+                tokio::spawn(refuse(socket));
+                continue;
+            };
             let handlers = Arc::clone(&self.handlers);
             tokio::spawn(async move {
                 debug!(client = %peer, "connection opened");
                 if let Err(e) = process_socket(socket, None, handlers).await {
                     debug!(client = %peer, error = %e, "connection ended with an error");
                 }
+                drop(slot);
                 debug!(client = %peer, "connection closed");
             });
         }
     }
+}
+
+/// Answers a client over the connection limit the way PostgreSQL does: decline TLS if asked,
+/// read its startup packet, send a FATAL 53300 ErrorResponse, close. Bounded in time and size
+/// so a silent or hostile client cannot hold the task.
+async fn refuse(mut socket: TcpStream) {
+    const SSL_REQUEST: u32 = 80_877_103;
+    const GSS_REQUEST: u32 = 80_877_104;
+    let exchange = async {
+        for _ in 0..3 {
+            let len = socket.read_u32().await? as usize;
+            if !(8..=10_000).contains(&len) {
+                break;
+            }
+            let mut body = vec![0u8; len - 4];
+            socket.read_exact(&mut body).await?;
+            let code = u32::from_be_bytes([body[0], body[1], body[2], body[3]]);
+            if code == SSL_REQUEST || code == GSS_REQUEST {
+                socket.write_all(b"N").await?;
+                continue;
+            }
+            break;
+        }
+        let mut fields = Vec::new();
+        for (tag, value) in [
+            (b'S', "FATAL"),
+            (b'V', "FATAL"),
+            (b'C', "53300"),
+            (
+                b'M',
+                "sorry, too many clients already (max_connections reached); try again later",
+            ),
+        ] {
+            fields.push(tag);
+            fields.extend_from_slice(value.as_bytes());
+            fields.push(0);
+        }
+        fields.push(0);
+        let mut message = vec![b'E'];
+        message.extend_from_slice(&((fields.len() + 4) as u32).to_be_bytes());
+        message.extend_from_slice(&fields);
+        socket.write_all(&message).await?;
+        socket.shutdown().await
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), exchange).await;
 }

@@ -12,6 +12,7 @@ mod forecasting;
 mod funnels;
 mod insights;
 mod isolation;
+mod limits;
 mod psql;
 mod segmentation;
 mod support;

@@ -1,0 +1,94 @@
+//! Connection limit: beyond max_connections a client is refused with SQLSTATE 53300 (also when
+//! it first asks for TLS, as psql does), and a freed slot is usable again.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use sightline::config::Config;
+
+use crate::support::{conn_string, connect, demo_dir};
+
+fn limited_server() -> SocketAddr {
+    static ADDR: OnceLock<SocketAddr> = OnceLock::new();
+    *ADDR.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                let config = Config {
+                    target_partitions: 2,
+                    ..Config::default()
+                };
+                let ctx = sightline::session::build_context(&config, demo_dir()).expect("context");
+                let server =
+                    sightline::server::Server::bind(Arc::new(ctx), "127.0.0.1:0".parse().unwrap())
+                        .await
+                        .expect("bind")
+                        .with_max_connections(2);
+                tx.send(server.local_addr().unwrap()).unwrap();
+                server.run().await.expect("server");
+            });
+        });
+        rx.recv().expect("server address")
+    })
+}
+
+#[tokio::test]
+async fn connections_beyond_the_limit_get_53300() {
+    let addr = limited_server();
+    let first = connect(addr).await;
+    let second = connect(addr).await;
+    let err = match tokio_postgres::connect(&conn_string(addr), tokio_postgres::NoTls).await {
+        Ok(_) => panic!("a third connection was accepted"),
+        Err(e) => e,
+    };
+    assert_eq!(err.code().map(|c| c.code()), Some("53300"), "{err:?}");
+
+    // psql asks for TLS first; it must still get the refusal, not a hang or a reset.
+    let out = std::process::Command::new("psql")
+        .arg(format!(
+            "host={} port={} user=sightline dbname=sightline sslmode=prefer connect_timeout=5",
+            addr.ip(),
+            addr.port()
+        ))
+        .args(["-c", "SELECT 1"])
+        .output()
+        .expect("psql runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("too many clients"),
+        "{stderr}"
+    );
+
+    // The two admitted connections keep working, and a freed slot is reused.
+    let one: i64 = first
+        .query_one("SELECT 1::BIGINT", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(one, 1);
+    drop(second);
+    let mut admitted = None;
+    for _ in 0..50 {
+        if let Ok((client, connection)) =
+            tokio_postgres::connect(&conn_string(addr), tokio_postgres::NoTls).await
+        {
+            tokio::spawn(connection);
+            admitted = Some(client);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let third = admitted.expect("the freed slot is reused");
+    let n: i64 = third
+        .query_one("SELECT count(*) FROM customers", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(n > 0);
+}
