@@ -40,6 +40,7 @@ pub struct FileConfig {
     pub target_partitions: Option<usize>,
     pub batch_size: Option<usize>,
     pub max_connections: Option<usize>,
+    pub statement_timeout_ms: Option<u64>,
     #[serde(default)]
     pub demo: DemoFileConfig,
 }
@@ -75,6 +76,8 @@ pub struct Config {
     pub batch_size: usize,
     /// Connections served at once; more are refused with SQLSTATE 53300.
     pub max_connections: usize,
+    /// Default statement_timeout in milliseconds (0 = none); sessions may SET their own.
+    pub statement_timeout_ms: u64,
     pub demo_customers: usize,
     pub demo_seed: u64,
 }
@@ -92,6 +95,7 @@ impl Default for Config {
                 .unwrap_or(2),
             batch_size: 8192,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            statement_timeout_ms: 0,
             demo_customers: DEFAULT_DEMO_CUSTOMERS,
             demo_seed: DEFAULT_DEMO_SEED,
         }
@@ -107,6 +111,7 @@ pub struct Overrides {
     pub target_partitions: Option<usize>,
     pub batch_size: Option<usize>,
     pub max_connections: Option<usize>,
+    pub statement_timeout_ms: Option<u64>,
 }
 
 impl Config {
@@ -128,6 +133,9 @@ impl Config {
         }
         if let Some(n) = over.max_connections.or(file.max_connections) {
             cfg.max_connections = n.max(1);
+        }
+        if let Some(ms) = over.statement_timeout_ms.or(file.statement_timeout_ms) {
+            cfg.statement_timeout_ms = ms;
         }
         cfg.demo_customers = file.demo.customers.unwrap_or(cfg.demo_customers).max(1);
         cfg.demo_seed = file.demo.seed.unwrap_or(cfg.demo_seed);

@@ -38,7 +38,7 @@ struct CommonArgs {
     data: Option<PathBuf>,
 
     /// TOML configuration file (keys: listen, data, cache_dir, log_level, target_partitions,
-    /// batch_size, max_connections, [demo] customers and seed). Flags and SIGHTLINE_* variables override it.
+    /// batch_size, max_connections, statement_timeout_ms, [demo] customers and seed). Flags and SIGHTLINE_* variables override it.
     #[arg(long, env = "SIGHTLINE_CONFIG")]
     config: Option<PathBuf>,
 
@@ -58,6 +58,11 @@ struct CommonArgs {
     /// ("too many connections") [default: 100].
     #[arg(long, env = "SIGHTLINE_MAX_CONNECTIONS")]
     max_connections: Option<usize>,
+
+    /// Default statement_timeout in milliseconds: longer statements fail with SQLSTATE 57014;
+    /// a session can `SET statement_timeout` [default: 0 = no limit].
+    #[arg(long, env = "SIGHTLINE_STATEMENT_TIMEOUT_MS")]
+    statement_timeout_ms: Option<u64>,
 }
 
 #[derive(Args)]
@@ -124,6 +129,7 @@ fn load_config(
             target_partitions: common.target_partitions,
             batch_size: common.batch_size,
             max_connections: common.max_connections,
+            statement_timeout_ms: common.statement_timeout_ms,
         },
     )?;
     Ok((config, log_level))
@@ -207,7 +213,10 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     let ctx = Arc::new(sightline::session::build_context(&config, &data)?);
     let server = sightline::server::Server::bind(ctx, config.listen)
         .await?
-        .with_max_connections(config.max_connections);
+        .with_max_connections(config.max_connections)
+        .with_statement_timeout(std::time::Duration::from_millis(
+            config.statement_timeout_ms,
+        ));
     tokio::select! {
         result = server.run() => result?,
         _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),

@@ -3,9 +3,11 @@
 //! parameters, SQLSTATE mapping, SHOW, and one log line per statement (duration, rows, client).
 
 use std::fmt::Debug;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use datafusion::prelude::SessionContext;
@@ -21,7 +23,7 @@ use datafusion_postgres::pgwire::api::portal::{Portal, PortalExecutionState};
 use datafusion_postgres::pgwire::api::query::{
     send_execution_response, send_query_response, ExtendedQueryHandler, SimpleQueryHandler,
 };
-use datafusion_postgres::pgwire::api::results::Response;
+use datafusion_postgres::pgwire::api::results::{Response, Tag};
 use datafusion_postgres::pgwire::api::store::{Entry, PortalStore};
 use datafusion_postgres::pgwire::api::{
     ClientInfo, ClientPortalStore, ConnectionHandle, ConnectionManager, ErrorHandler,
@@ -63,11 +65,14 @@ fn panic_error(payload: Box<dyn std::any::Any + Send>, sql: &str) -> PgWireError
     )))
 }
 
-/// The rows of a response, with a panic while producing one turned into a final XX000 error.
+/// The rows of a response, with a panic while producing one turned into a final XX000 error,
+/// and the statement_timeout enforced while rows are produced.
 struct CatchUnwind<S> {
     inner: S,
     sql: String,
     done: bool,
+    /// statement_timeout: when it fires, the stream ends with 57014.
+    deadline: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl<S, T> Stream for CatchUnwind<S>
@@ -84,6 +89,12 @@ where
             return std::task::Poll::Ready(None);
         }
         let this = &mut *self;
+        if let Some(deadline) = this.deadline.as_mut() {
+            if deadline.as_mut().poll(cx).is_ready() {
+                this.done = true;
+                return std::task::Poll::Ready(Some(Err(timeout_error())));
+            }
+        }
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             this.inner.poll_next_unpin(cx)
         })) {
@@ -115,6 +126,7 @@ impl Handlers {
         Handlers {
             frontend: Arc::new(Frontend {
                 inner: Arc::new(DfSessionService::new_with_hooks(ctx, hooks)),
+                default_timeout_ms: AtomicU64::new(0),
             }),
             startup: Arc::new(Startup {
                 connections: Arc::clone(&connections),
@@ -123,6 +135,15 @@ impl Handlers {
             cancel: Arc::new(DefaultCancelHandler::new(connections)),
             errors: Arc::new(ErrorMapper),
         }
+    }
+}
+
+impl Handlers {
+    /// The server-wide statement_timeout (zero = none); sessions may SET their own.
+    pub fn set_statement_timeout(&self, timeout: Duration) {
+        self.frontend
+            .default_timeout_ms
+            .store(timeout.as_millis() as u64, Ordering::Relaxed);
     }
 }
 
@@ -238,6 +259,111 @@ impl ErrorHandler for ErrorMapper {
 /// Simple and extended query protocol, delegated to `DfSessionService`.
 pub struct Frontend {
     inner: Arc<DfSessionService>,
+    /// The server's statement_timeout in ms (0 = none); a session's SET overrides it.
+    default_timeout_ms: AtomicU64,
+}
+
+/// A session's `SET statement_timeout` (ms; `UNSET` = the server default).
+struct SessionTimeout(AtomicU64);
+
+const UNSET: u64 = u64::MAX;
+
+/// Parses a statement_timeout value as PostgreSQL reads it: a bare number is milliseconds;
+/// units ms, s, min, h; 0 turns the limit off.
+fn parse_timeout(value: &str) -> Option<u64> {
+    let v = value.trim().trim_matches('\'').trim().to_ascii_lowercase();
+    let split = v
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(v.len());
+    let (number, unit) = v.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    let factor = match unit.trim() {
+        "" | "ms" => 1.0,
+        "s" => 1e3,
+        "min" => 6e4,
+        "h" => 3.6e6,
+        _ => return None,
+    };
+    let ms = number * factor;
+    (ms >= 0.0 && ms.is_finite()).then_some(ms as u64)
+}
+
+/// `SET [SESSION] statement_timeout { = | TO } value | DEFAULT` and `RESET statement_timeout`:
+/// `Some(Some(..))` to set (or the unparsable value), `Some(None)` for the server default.
+fn timeout_statement(sql: &str) -> Option<Option<Result<u64, String>>> {
+    let text = sql.trim().trim_end_matches(';').trim();
+    let lower = text.to_ascii_lowercase();
+    let words: Vec<&str> = lower.split_whitespace().collect();
+    if words == ["reset", "statement_timeout"] {
+        return Some(None);
+    }
+    let rest = lower
+        .strip_prefix("set session ")
+        .or_else(|| lower.strip_prefix("set "))?
+        .trim_start();
+    let rest = rest.strip_prefix("statement_timeout")?.trim_start();
+    let rest = rest
+        .strip_prefix('=')
+        .or_else(|| rest.strip_prefix("to "))?
+        .trim();
+    if rest == "default" {
+        return Some(None);
+    }
+    // Keep the caller's spelling for the error message.
+    let original = &text[text.len() - rest.len()..];
+    Some(Some(
+        parse_timeout(rest).ok_or_else(|| original.to_string()),
+    ))
+}
+
+fn timeout_error() -> PgWireError {
+    PgWireError::UserError(Box::new(ErrorInfo::new(
+        "ERROR".to_owned(),
+        "57014".to_owned(),
+        "canceling statement due to statement timeout".to_owned(),
+    )))
+}
+
+impl Frontend {
+    /// The statement_timeout for this client's next statement, if any.
+    fn timeout<C: ClientInfo>(&self, client: &C) -> Option<Duration> {
+        let session = client
+            .session_extensions()
+            .get_or_insert_with(|| SessionTimeout(AtomicU64::new(UNSET)))
+            .0
+            .load(Ordering::Relaxed);
+        let ms = if session == UNSET {
+            self.default_timeout_ms.load(Ordering::Relaxed)
+        } else {
+            session
+        };
+        (ms > 0).then(|| Duration::from_millis(ms))
+    }
+
+    /// Handles a statement_timeout SET/RESET for this session; `None` if `sql` is not one.
+    fn set_timeout<C: ClientInfo>(&self, client: &C, sql: &str) -> Option<PgWireResult<Response>> {
+        let action = timeout_statement(sql)?;
+        let slot = client
+            .session_extensions()
+            .get_or_insert_with(|| SessionTimeout(AtomicU64::new(UNSET)));
+        Some(match action {
+            None => {
+                slot.0.store(UNSET, Ordering::Relaxed);
+                Ok(Response::Execution(Tag::new("RESET")))
+            }
+            Some(Ok(ms)) => {
+                slot.0.store(ms, Ordering::Relaxed);
+                Ok(Response::Execution(Tag::new("SET")))
+            }
+            Some(Err(value)) => Err(PgWireError::UserError(Box::new(ErrorInfo::new(
+                "ERROR".to_owned(),
+                "22023".to_owned(),
+                format!(
+                    "invalid value for parameter \"statement_timeout\": {value}; give milliseconds or a duration such as '30s' or '5min' (0 = no limit)"
+                ),
+            )))),
+        })
+    }
 }
 
 fn shorten(sql: &str) -> String {
@@ -268,7 +394,13 @@ impl Drop for QueryLog {
     }
 }
 
-fn with_log(response: Response, client: SocketAddr, sql: &str, started: Instant) -> Response {
+fn with_log(
+    response: Response,
+    client: SocketAddr,
+    sql: &str,
+    started: Instant,
+    timeout: Option<Duration>,
+) -> Response {
     let mut log = QueryLog {
         client,
         sql: shorten(sql),
@@ -283,6 +415,7 @@ fn with_log(response: Response, client: SocketAddr, sql: &str, started: Instant)
                 inner: rows,
                 sql: log.sql.clone(),
                 done: false,
+                deadline: timeout.map(|t| Box::pin(tokio::time::sleep_until((started + t).into()))),
             };
             query.data_rows = Box::pin(rows.map(move |row| {
                 // Borrow the whole struct so the closure owns it (not copies of its fields) and
@@ -311,18 +444,28 @@ impl SimpleQueryHandler for Frontend {
     {
         let started = Instant::now();
         let peer = client.socket_addr();
+        if let Some(response) = self.set_timeout(client, query) {
+            return response.map(|r| vec![r]);
+        }
+        let timeout = self.timeout(client);
         let run = std::panic::AssertUnwindSafe(<DfSessionService as SimpleQueryHandler>::do_query(
             &self.inner,
             client,
             query,
         ))
-        .catch_unwind()
-        .await;
+        .catch_unwind();
+        let run = match timeout {
+            Some(t) => match tokio::time::timeout(t, run).await {
+                Ok(run) => run,
+                Err(_) => Ok(Err(timeout_error())),
+            },
+            None => run.await,
+        };
         let run = run.unwrap_or_else(|payload| Err(panic_error(payload, query)));
         match run {
             Ok(responses) => Ok(responses
                 .into_iter()
-                .map(|r| with_log(r, peer, query, started))
+                .map(|r| with_log(r, peer, query, started, timeout))
                 .collect()),
             Err(e) => {
                 let ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -450,6 +593,10 @@ impl ExtendedQueryHandler for Frontend {
         let started = Instant::now();
         let peer = client.socket_addr();
         let sql = portal.statement.statement.0.clone();
+        if let Some(response) = self.set_timeout(client, &sql) {
+            return response;
+        }
+        let timeout = self.timeout(client);
         let run =
             std::panic::AssertUnwindSafe(<DfSessionService as ExtendedQueryHandler>::do_query(
                 &self.inner,
@@ -457,15 +604,56 @@ impl ExtendedQueryHandler for Frontend {
                 portal,
                 max_rows,
             ))
-            .catch_unwind()
-            .await;
+            .catch_unwind();
+        let run = match timeout {
+            Some(t) => match tokio::time::timeout(t, run).await {
+                Ok(run) => run,
+                Err(_) => Ok(Err(timeout_error())),
+            },
+            None => run.await,
+        };
         match run.unwrap_or_else(|payload| Err(panic_error(payload, &sql))) {
-            Ok(response) => Ok(with_log(response, peer, &sql, started)),
+            Ok(response) => Ok(with_log(response, peer, &sql, started, timeout)),
             Err(e) => {
                 let ms = started.elapsed().as_secs_f64() * 1000.0;
                 info!(client = %peer, duration_ms = format!("{ms:.1}"), sql = %shorten(&sql), "query rejected");
                 Err(e)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statement_timeout_values() {
+        assert_eq!(parse_timeout("5000"), Some(5000));
+        assert_eq!(parse_timeout("'2s'"), Some(2000));
+        assert_eq!(parse_timeout("1min"), Some(60_000));
+        assert_eq!(parse_timeout("0"), Some(0));
+        assert_eq!(parse_timeout("soon"), None);
+        assert!(matches!(
+            timeout_statement("SET statement_timeout = 100"),
+            Some(Some(Ok(100)))
+        ));
+        assert!(matches!(
+            timeout_statement("set statement_timeout to '3s';"),
+            Some(Some(Ok(3000)))
+        ));
+        assert!(matches!(
+            timeout_statement("SET statement_timeout TO DEFAULT"),
+            Some(None)
+        ));
+        assert!(matches!(
+            timeout_statement("RESET statement_timeout"),
+            Some(None)
+        ));
+        assert!(matches!(
+            timeout_statement("SET statement_timeout = 'x'"),
+            Some(Some(Err(_)))
+        ));
+        assert!(timeout_statement("SET search_path = public").is_none());
     }
 }

@@ -41,6 +41,13 @@ impl Server {
         self
     }
 
+    /// Statements running longer fail with SQLSTATE 57014 (zero = no limit); a session can
+    /// `SET statement_timeout` / `RESET statement_timeout` for itself.
+    pub fn with_statement_timeout(self, timeout: std::time::Duration) -> Self {
+        self.handlers.set_statement_timeout(timeout);
+        self
+    }
+
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
     }

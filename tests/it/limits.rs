@@ -92,3 +92,87 @@ async fn connections_beyond_the_limit_get_53300() {
         .get(0);
     assert!(n > 0);
 }
+
+/// Roughly 400 million joined rows: seconds of work, far beyond the timeouts below.
+const SLOW: &str = "SELECT sum(a.n * b.n) FROM (SELECT unnest(generate_series(1, 20000)) AS n) a
+                    CROSS JOIN (SELECT unnest(generate_series(1, 20000)) AS n) b";
+
+fn timed_server() -> SocketAddr {
+    static ADDR: OnceLock<SocketAddr> = OnceLock::new();
+    *ADDR.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                let config = Config {
+                    target_partitions: 2,
+                    ..Config::default()
+                };
+                let ctx = sightline::session::build_context(&config, demo_dir()).expect("context");
+                let server =
+                    sightline::server::Server::bind(Arc::new(ctx), "127.0.0.1:0".parse().unwrap())
+                        .await
+                        .expect("bind")
+                        .with_statement_timeout(Duration::from_millis(300));
+                tx.send(server.local_addr().unwrap()).unwrap();
+                server.run().await.expect("server");
+            });
+        });
+        rx.recv().expect("server address")
+    })
+}
+
+#[tokio::test]
+async fn statement_timeout_cancels_with_57014() {
+    use crate::support::sqlstate;
+    // The server default applies to every session...
+    let client = connect(timed_server()).await;
+    let started = std::time::Instant::now();
+    let err = client.simple_query(SLOW).await.expect_err("times out");
+    assert_eq!(sqlstate(&err), "57014", "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // ... a session can lift it for itself ...
+    client
+        .simple_query("SET statement_timeout = 0")
+        .await
+        .unwrap();
+    let n: i64 = client
+        .query_one("SELECT count(*) FROM orders", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(n > 0);
+    // ... and set its own, through the extended protocol too.
+    client
+        .execute("SET statement_timeout TO '50ms'", &[])
+        .await
+        .unwrap();
+    let err = client.query(SLOW, &[]).await.expect_err("times out");
+    assert_eq!(sqlstate(&err), "57014", "{err:?}");
+    let err = client
+        .simple_query("SET statement_timeout = 'soon'")
+        .await
+        .expect_err("bad value");
+    assert_eq!(sqlstate(&err), "22023", "{err:?}");
+    client
+        .simple_query("RESET statement_timeout")
+        .await
+        .unwrap();
+    let err = client
+        .simple_query(SLOW)
+        .await
+        .expect_err("the server default again");
+    assert_eq!(sqlstate(&err), "57014");
+    // Other sessions are not affected by this one's SET.
+    let other = connect(timed_server()).await;
+    let one: i64 = other
+        .query_one("SELECT 1::BIGINT", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(one, 1);
+}
