@@ -40,6 +40,7 @@ use futures::{FutureExt, Sink, SinkExt, Stream, StreamExt};
 use tracing::{error, info, warn};
 
 use super::errors;
+use super::read_only::ReadOnlyHook;
 use super::show::ShowHook;
 use crate::pg_compat::settings;
 
@@ -117,6 +118,7 @@ pub struct Handlers {
 impl Handlers {
     pub fn new(ctx: Arc<SessionContext>) -> Self {
         let hooks: Vec<Arc<dyn QueryHook>> = vec![
+            Arc::new(ReadOnlyHook),
             Arc::new(ShowHook),
             Arc::new(CursorStatementHook),
             Arc::new(SetShowHook),

@@ -2,6 +2,7 @@
 
 mod errors;
 mod handlers;
+mod read_only;
 mod show;
 
 use std::net::SocketAddr;

@@ -14,6 +14,7 @@ mod insights;
 mod isolation;
 mod limits;
 mod psql;
+mod read_only;
 mod segmentation;
 mod support;
 mod wire;
