@@ -22,12 +22,12 @@ pub struct ReadOnlyHook;
 /// Why `statement` is refused, if it is.
 fn refusal(statement: &Statement) -> Option<&'static str> {
     match statement {
-        Statement::Copy { target, .. } => match target {
-            CopyTarget::File { .. } | CopyTarget::Program { .. } => Some(
-                "COPY to or from a server file or program is not allowed: Sightline serves its data directory read-only and never touches other paths; use psql's \\copy or fetch the rows with a query",
-            ),
-            _ => None,
-        },
+        Statement::Copy {
+            target: CopyTarget::File { .. } | CopyTarget::Program { .. },
+            ..
+        } => Some(
+            "COPY to or from a server file or program is not allowed: Sightline serves its data directory read-only and never touches other paths; use psql's \\copy or fetch the rows with a query",
+        ),
         Statement::Insert(_)
         | Statement::Update(_)
         | Statement::Delete(_)
