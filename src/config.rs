@@ -41,6 +41,7 @@ pub struct FileConfig {
     pub batch_size: Option<usize>,
     pub max_connections: Option<usize>,
     pub statement_timeout_ms: Option<u64>,
+    pub shutdown_grace_secs: Option<u64>,
     #[serde(default)]
     pub demo: DemoFileConfig,
 }
@@ -78,6 +79,8 @@ pub struct Config {
     pub max_connections: usize,
     /// Default statement_timeout in milliseconds (0 = none); sessions may SET their own.
     pub statement_timeout_ms: u64,
+    /// On shutdown, how long open sessions get to end after accepting stops.
+    pub shutdown_grace_secs: u64,
     pub demo_customers: usize,
     pub demo_seed: u64,
 }
@@ -96,6 +99,7 @@ impl Default for Config {
             batch_size: 8192,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             statement_timeout_ms: 0,
+            shutdown_grace_secs: 10,
             demo_customers: DEFAULT_DEMO_CUSTOMERS,
             demo_seed: DEFAULT_DEMO_SEED,
         }
@@ -112,6 +116,7 @@ pub struct Overrides {
     pub batch_size: Option<usize>,
     pub max_connections: Option<usize>,
     pub statement_timeout_ms: Option<u64>,
+    pub shutdown_grace_secs: Option<u64>,
 }
 
 impl Config {
@@ -136,6 +141,9 @@ impl Config {
         }
         if let Some(ms) = over.statement_timeout_ms.or(file.statement_timeout_ms) {
             cfg.statement_timeout_ms = ms;
+        }
+        if let Some(s) = over.shutdown_grace_secs.or(file.shutdown_grace_secs) {
+            cfg.shutdown_grace_secs = s;
         }
         cfg.demo_customers = file.demo.customers.unwrap_or(cfg.demo_customers).max(1);
         cfg.demo_seed = file.demo.seed.unwrap_or(cfg.demo_seed);

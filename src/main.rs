@@ -38,7 +38,8 @@ struct CommonArgs {
     data: Option<PathBuf>,
 
     /// TOML configuration file (keys: listen, data, cache_dir, log_level, target_partitions,
-    /// batch_size, max_connections, statement_timeout_ms, [demo] customers and seed). Flags and SIGHTLINE_* variables override it.
+    /// batch_size, max_connections, statement_timeout_ms, shutdown_grace_secs, [demo] customers
+    /// and seed). Flags and SIGHTLINE_* variables override it.
     #[arg(long, env = "SIGHTLINE_CONFIG")]
     config: Option<PathBuf>,
 
@@ -63,6 +64,11 @@ struct CommonArgs {
     /// a session can `SET statement_timeout` [default: 0 = no limit].
     #[arg(long, env = "SIGHTLINE_STATEMENT_TIMEOUT_MS")]
     statement_timeout_ms: Option<u64>,
+
+    /// On Ctrl-C / SIGTERM: seconds to wait for open sessions to end after new connections
+    /// stop being accepted [default: 10].
+    #[arg(long, env = "SIGHTLINE_SHUTDOWN_GRACE_SECS")]
+    shutdown_grace_secs: Option<u64>,
 }
 
 #[derive(Args)]
@@ -130,6 +136,7 @@ fn load_config(
             batch_size: common.batch_size,
             max_connections: common.max_connections,
             statement_timeout_ms: common.statement_timeout_ms,
+            shutdown_grace_secs: common.shutdown_grace_secs,
         },
     )?;
     Ok((config, log_level))
@@ -217,9 +224,33 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         .with_statement_timeout(std::time::Duration::from_millis(
             config.statement_timeout_ms,
         ));
-    tokio::select! {
-        result = server.run() => result?,
-        _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
-    }
+    // Ctrl-C or SIGTERM: stop accepting, give open sessions the grace period, then exit.
+    let shutdown = async {
+        #[cfg(unix)]
+        {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut term) => {
+                    tokio::select! {
+                        _ = tokio::signal::ctrl_c() => {}
+                        _ = term.recv() => {}
+                    }
+                }
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        tracing::info!("shutdown requested");
+    };
+    server
+        .run_until(
+            shutdown,
+            std::time::Duration::from_secs(config.shutdown_grace_secs),
+        )
+        .await?;
     Ok(ExitCode::SUCCESS)
 }

@@ -22,6 +22,7 @@ pub struct Server {
     listener: TcpListener,
     handlers: Arc<Handlers>,
     slots: Arc<Semaphore>,
+    max_connections: usize,
 }
 
 impl Server {
@@ -32,13 +33,15 @@ impl Server {
             listener,
             handlers: Arc::new(Handlers::new(ctx)),
             slots: Arc::new(Semaphore::new(crate::config::DEFAULT_MAX_CONNECTIONS)),
+            max_connections: crate::config::DEFAULT_MAX_CONNECTIONS,
         })
     }
 
     /// At most `n` connections at once; the next client gets SQLSTATE 53300, as PostgreSQL
     /// answers beyond `max_connections`.
     pub fn with_max_connections(mut self, n: usize) -> Self {
-        self.slots = Arc::new(Semaphore::new(n.max(1)));
+        self.max_connections = n.max(1);
+        self.slots = Arc::new(Semaphore::new(self.max_connections));
         self
     }
 
@@ -56,9 +59,25 @@ impl Server {
     /// Serves connections until the task is dropped. Each connection runs in its own task, so a
     /// failing or misbehaving client only ever ends its own connection.
     pub async fn run(self) -> std::io::Result<()> {
+        self.run_until(std::future::pending(), std::time::Duration::ZERO)
+            .await
+    }
+
+    /// Serves until `shutdown` resolves; then stops accepting (new clients are refused at the
+    /// TCP level) and waits up to `grace` for the open sessions to end before returning.
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()>,
+        grace: std::time::Duration,
+    ) -> std::io::Result<()> {
         info!(addr = %self.local_addr()?, "sightline is accepting Postgres connections");
+        tokio::pin!(shutdown);
         loop {
-            let (socket, peer) = match self.listener.accept().await {
+            let accepted = tokio::select! {
+                _ = &mut shutdown => break,
+                accepted = self.listener.accept() => accepted,
+            };
+            let (socket, peer) = match accepted {
                 Ok(accepted) => accepted,
                 Err(e) => {
                     // Typically EMFILE: back off briefly instead of spinning.
@@ -83,6 +102,22 @@ impl Server {
                 debug!(client = %peer, "connection closed");
             });
         }
+        drop(self.listener);
+        let open = self.max_connections - self.slots.available_permits();
+        info!(
+            open,
+            grace_secs = grace.as_secs_f64(),
+            "shutting down: no new connections; waiting for open sessions to end"
+        );
+        let all = u32::try_from(self.max_connections).unwrap_or(u32::MAX);
+        if tokio::time::timeout(grace, self.slots.acquire_many(all))
+            .await
+            .is_err()
+        {
+            let open = self.max_connections - self.slots.available_permits();
+            warn!(open, "grace period over: closing the remaining sessions");
+        }
+        Ok(())
     }
 }
 

@@ -181,3 +181,72 @@ async fn statement_timeout_cancels_with_57014() {
         .get(0);
     assert_eq!(one, 1);
 }
+
+#[tokio::test]
+async fn shutdown_stops_accepting_and_waits_for_open_sessions() {
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let config = Config {
+                target_partitions: 2,
+                ..Config::default()
+            };
+            let ctx = sightline::session::build_context(&config, demo_dir()).expect("context");
+            let server =
+                sightline::server::Server::bind(Arc::new(ctx), "127.0.0.1:0".parse().unwrap())
+                    .await
+                    .expect("bind");
+            addr_tx.send(server.local_addr().unwrap()).unwrap();
+            server
+                .run_until(
+                    async {
+                        let _ = stop_rx.await;
+                    },
+                    Duration::from_secs(30),
+                )
+                .await
+                .expect("server");
+            done_tx.send(()).unwrap();
+        });
+    });
+    let addr = addr_rx.recv().unwrap();
+    let client = connect(addr).await;
+    stop_tx.send(()).unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // No new sessions once shutdown has begun...
+    assert!(
+        tokio_postgres::connect(&conn_string(addr), tokio_postgres::NoTls)
+            .await
+            .is_err()
+    );
+    // ... while the open one keeps working through the grace period ...
+    let n: i64 = client
+        .query_one("SELECT count(*) FROM orders", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(n > 0);
+    assert!(
+        done_rx.try_recv().is_err(),
+        "the server must wait for the open session"
+    );
+    // ... and the server is done as soon as it ends, long before the 30 s grace.
+    drop(client);
+    let mut done = false;
+    for _ in 0..100 {
+        // Poll without blocking: this test's runtime must keep running to close the client.
+        if done_rx.try_recv().is_ok() {
+            done = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(done, "shutdown completes once the last session ends");
+}
