@@ -42,6 +42,7 @@ pub struct FileConfig {
     pub max_connections: Option<usize>,
     pub statement_timeout_ms: Option<u64>,
     pub shutdown_grace_secs: Option<u64>,
+    pub memory_limit_mb: Option<u64>,
     #[serde(default)]
     pub demo: DemoFileConfig,
 }
@@ -81,6 +82,9 @@ pub struct Config {
     pub statement_timeout_ms: u64,
     /// On shutdown, how long open sessions get to end after accepting stops.
     pub shutdown_grace_secs: u64,
+    /// Memory all queries together may use for sorts, joins and aggregations, in MiB (beyond it
+    /// they spill to disk or fail with 53200); 0 = no limit.
+    pub memory_limit_mb: u64,
     pub demo_customers: usize,
     pub demo_seed: u64,
 }
@@ -100,6 +104,7 @@ impl Default for Config {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             statement_timeout_ms: 0,
             shutdown_grace_secs: 10,
+            memory_limit_mb: default_memory_limit_mb(),
             demo_customers: DEFAULT_DEMO_CUSTOMERS,
             demo_seed: DEFAULT_DEMO_SEED,
         }
@@ -117,6 +122,7 @@ pub struct Overrides {
     pub max_connections: Option<usize>,
     pub statement_timeout_ms: Option<u64>,
     pub shutdown_grace_secs: Option<u64>,
+    pub memory_limit_mb: Option<u64>,
 }
 
 impl Config {
@@ -145,10 +151,28 @@ impl Config {
         if let Some(s) = over.shutdown_grace_secs.or(file.shutdown_grace_secs) {
             cfg.shutdown_grace_secs = s;
         }
+        if let Some(mb) = over.memory_limit_mb.or(file.memory_limit_mb) {
+            cfg.memory_limit_mb = mb;
+        }
         cfg.demo_customers = file.demo.customers.unwrap_or(cfg.demo_customers).max(1);
         cfg.demo_seed = file.demo.seed.unwrap_or(cfg.demo_seed);
         Ok(cfg)
     }
+}
+
+/// Half of the machine's memory (from /proc/meminfo), so a heavy query spills or fails instead
+/// of getting the server OOM-killed; 0 (no limit) where that cannot be read.
+pub fn default_memory_limit_mb() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map(|kb| kb / 1024 / 2)
+        .unwrap_or(0)
 }
 
 fn parse_listen(s: &str) -> Result<SocketAddr, ConfigError> {

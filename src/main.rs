@@ -38,8 +38,8 @@ struct CommonArgs {
     data: Option<PathBuf>,
 
     /// TOML configuration file (keys: listen, data, cache_dir, log_level, target_partitions,
-    /// batch_size, max_connections, statement_timeout_ms, shutdown_grace_secs, [demo] customers
-    /// and seed). Flags and SIGHTLINE_* variables override it.
+    /// batch_size, max_connections, statement_timeout_ms, shutdown_grace_secs,
+    /// memory_limit_mb, [demo] customers and seed). Flags and SIGHTLINE_* variables override it.
     #[arg(long, env = "SIGHTLINE_CONFIG")]
     config: Option<PathBuf>,
 
@@ -69,6 +69,12 @@ struct CommonArgs {
     /// stop being accepted [default: 10].
     #[arg(long, env = "SIGHTLINE_SHUTDOWN_GRACE_SECS")]
     shutdown_grace_secs: Option<u64>,
+
+    /// Memory all queries together may use for sorts, joins and aggregations, in MiB; beyond
+    /// it they spill to disk or fail with SQLSTATE 53200 [default: half the machine's memory;
+    /// 0 = no limit].
+    #[arg(long, env = "SIGHTLINE_MEMORY_LIMIT_MB")]
+    memory_limit_mb: Option<u64>,
 }
 
 #[derive(Args)]
@@ -137,6 +143,7 @@ fn load_config(
             max_connections: common.max_connections,
             statement_timeout_ms: common.statement_timeout_ms,
             shutdown_grace_secs: common.shutdown_grace_secs,
+            memory_limit_mb: common.memory_limit_mb,
         },
     )?;
     Ok((config, log_level))

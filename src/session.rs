@@ -7,6 +7,7 @@ use std::sync::Arc;
 use datafusion::catalog::{CatalogProvider, MemoryCatalogProvider};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::cache::cache_manager::CacheManagerConfig;
+use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -25,9 +26,15 @@ pub fn build_context(config: &Config, data_dir: &Path) -> Result<SessionContext>
     let quarantine = Arc::new(Quarantine::default());
     // No list-files cache: a file dropped into a table directory must be seen by the next query.
     let cache = CacheManagerConfig::default().with_list_files_cache_limit(0);
-    let runtime = RuntimeEnvBuilder::new()
-        .with_cache_manager(cache)
-        .build_arc()?;
+    let mut runtime = RuntimeEnvBuilder::new().with_cache_manager(cache);
+    if config.memory_limit_mb > 0 {
+        // Shared fairly by the operators that can spill (sorts, aggregations, joins); the
+        // disk manager's temp files take what does not fit.
+        let bytes = usize::try_from(config.memory_limit_mb.saturating_mul(1024 * 1024))
+            .unwrap_or(usize::MAX);
+        runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(bytes)));
+    }
+    let runtime = runtime.build_arc()?;
     let file_url = url::Url::parse("file://")
         .map_err(|e| DataFusionError::Internal(format!("file URL: {e}")))?;
     runtime.register_object_store(

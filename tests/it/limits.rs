@@ -250,3 +250,60 @@ async fn shutdown_stops_accepting_and_waits_for_open_sessions() {
     }
     assert!(done, "shutdown completes once the last session ends");
 }
+
+#[tokio::test]
+async fn a_small_memory_pool_spills_or_fails_cleanly() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let config = Config {
+                target_partitions: 2,
+                memory_limit_mb: 16,
+                ..Config::default()
+            };
+            let ctx = sightline::session::build_context(&config, demo_dir()).expect("context");
+            let server =
+                sightline::server::Server::bind(Arc::new(ctx), "127.0.0.1:0".parse().unwrap())
+                    .await
+                    .expect("bind");
+            tx.send(server.local_addr().unwrap()).unwrap();
+            server.run().await.expect("server");
+        });
+    });
+    let client = connect(rx.recv().unwrap()).await;
+    // A 3-million-row sort does not fit in 16 MiB: it spills to disk and still answers.
+    let n: i64 = client
+        .query_one(
+            "SELECT CAST(count(*) AS BIGINT) FROM (
+               SELECT value, row_number() OVER (ORDER BY value % 9973, value) AS r
+               FROM generate_series(1, 3000000)) WHERE r > 0 AND value > 0",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 3_000_000);
+    // Whatever cannot spill fails with 53200 instead of growing without bound.
+    match client
+        .query_one(
+            "SELECT CAST(count(*) AS BIGINT) FROM (SELECT value % 2000000 AS k, array_agg(value) AS v
+                                               FROM generate_series(1, 4000000) GROUP BY 1)",
+            &[],
+        )
+        .await
+    {
+        Ok(row) => assert_eq!(row.get::<_, i64>(0), 2_000_000),
+        Err(e) => assert_eq!(crate::support::sqlstate(&e), "53200", "{e:?}"),
+    }
+    let one: i64 = client
+        .query_one("SELECT 1::BIGINT", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(one, 1);
+}
