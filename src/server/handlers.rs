@@ -287,7 +287,8 @@ fn parse_timeout(value: &str) -> Option<u64> {
         _ => return None,
     };
     let ms = number * factor;
-    (ms >= 0.0 && ms.is_finite()).then_some(ms as u64)
+    // PostgreSQL's range: 0 to INT_MAX milliseconds (about 24.8 days).
+    (ms >= 0.0 && ms <= i32::MAX as f64).then_some(ms as u64)
 }
 
 /// `SET [SESSION] statement_timeout { = | TO } value | DEFAULT` and `RESET statement_timeout`:
@@ -417,7 +418,9 @@ fn with_log(
                 inner: rows,
                 sql: log.sql.clone(),
                 done: false,
-                deadline: timeout.map(|t| Box::pin(tokio::time::sleep_until((started + t).into()))),
+                deadline: timeout
+                    .and_then(|t| started.checked_add(t))
+                    .map(|at| Box::pin(tokio::time::sleep_until(at.into()))),
             };
             query.data_rows = Box::pin(rows.map(move |row| {
                 // Borrow the whole struct so the closure owns it (not copies of its fields) and
@@ -636,6 +639,7 @@ mod tests {
         assert_eq!(parse_timeout("1min"), Some(60_000));
         assert_eq!(parse_timeout("0"), Some(0));
         assert_eq!(parse_timeout("soon"), None);
+        assert_eq!(parse_timeout("999999999h"), None);
         assert!(matches!(
             timeout_statement("SET statement_timeout = 100"),
             Some(Some(Ok(100)))

@@ -57,7 +57,7 @@ impl Step {
     /// The timestamp `k` steps after `start`.
     pub fn advance(self, start: i64, k: i64) -> i64 {
         match self {
-            Step::Fixed(d) => start + k * d,
+            Step::Fixed(d) => start.saturating_add(k.saturating_mul(d)),
             Step::Months(n) => {
                 let (month, day, time) = month_parts(start);
                 let target = month + k * i64::from(n);
@@ -112,6 +112,9 @@ pub fn regularize(points: &[(i64, f64)]) -> Result<Series, String> {
         }
     }
     let times: Vec<i64> = by_time.keys().copied().collect();
+    if times.len() > 1 && times[times.len() - 1].checked_sub(times[0]).is_none() {
+        return Err("the timestamps span more than the representable range".into());
+    }
     let values: Vec<f64> = by_time.values().copied().collect();
     if times.len() == 1 {
         return Ok(Series {
