@@ -71,5 +71,6 @@ pub fn build_context(config: &Config, data_dir: &Path) -> Result<SessionContext>
     datafusion_postgres::datafusion_pg_functions::register_all(&mut ctx);
     sightline_udfs::register_all(&ctx)?;
     crate::pg_compat::register(&ctx);
+    crate::pg_compat::functions::register(&ctx, CATALOG)?;
     Ok(ctx)
 }

@@ -1,6 +1,7 @@
 //! Server-side PostgreSQL look-alikes that clients probe for: `version()` and
 //! `current_setting(name)`. The analytic functions live in `sightline-udfs`, not here.
 
+pub mod functions;
 pub mod settings;
 
 use std::sync::Arc;

@@ -65,3 +65,36 @@ fn psql_lists_and_describes_tables() {
         "{grouped}"
     );
 }
+
+#[test]
+fn psql_df_lists_sightline_functions() {
+    let all = psql(&["-c", r"\df"]);
+    for name in [
+        "window_funnel",
+        "bgnbd_fit",
+        "forecast",
+        "detect_anomaly",
+        "explain_change",
+        "kmeans_cluster",
+    ] {
+        assert!(all.contains(name), "\\df lacks {name}:\n{all}");
+    }
+    let one = psql(&["-At", "-c", r"\df bgnbd_fit"]);
+    assert!(
+        one.contains("bgnbd_fit")
+            && one.contains("frequency, recency, t [, penalizer]")
+            && one.contains("agg"),
+        "{one}"
+    );
+    let windows = psql(&["-At", "-c", r"\df detect_anomaly"]);
+    assert!(windows.contains("window"), "{windows}");
+    let description = psql(&[
+        "-At",
+        "-c",
+        "SELECT obj_description(oid, 'pg_proc') FROM pg_catalog.pg_proc WHERE proname = 'roc_auc'",
+    ]);
+    assert!(
+        description.contains("area under the ROC curve"),
+        "{description}"
+    );
+}

@@ -87,6 +87,37 @@ pub fn window_functions() -> Vec<Arc<WindowUDF>> {
     ]
 }
 
+/// Every table function as (name, documented call, description), for catalogs and docs.
+pub fn table_functions() -> Vec<(&'static str, String, String)> {
+    vec![
+        (
+            "funnel_report",
+            funnel::funnel_report::USAGE.to_string(),
+            funnel::funnel_report::DESCRIPTION.clone(),
+        ),
+        (
+            "also_bought",
+            basket::also_bought::USAGE.to_string(),
+            basket::also_bought::DESCRIPTION.clone(),
+        ),
+        (
+            "channel_attribution",
+            attribution::channel_attribution::USAGE.to_string(),
+            attribution::channel_attribution::DESCRIPTION.clone(),
+        ),
+        (
+            "explain_change",
+            insight::explain_change::USAGE.to_string(),
+            insight::explain_change::DESCRIPTION.clone(),
+        ),
+        (
+            "forecast_table",
+            forecast::forecast_table::USAGE.to_string(),
+            forecast::forecast_table::description(),
+        ),
+    ]
+}
+
 /// Registers every Sightline function with `ctx`.
 pub fn register_all(ctx: &SessionContext) -> Result<()> {
     for f in scalar_functions() {
