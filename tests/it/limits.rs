@@ -2,39 +2,20 @@
 //! it first asks for TLS, as psql does), and a freed slot is usable again.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use sightline::config::Config;
 
-use crate::support::{conn_string, connect, demo_dir};
+use crate::support::{conn_string, connect, spawn_server, TestServer};
 
 fn limited_server() -> SocketAddr {
     static ADDR: OnceLock<SocketAddr> = OnceLock::new();
     *ADDR.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async move {
-                let config = Config {
-                    target_partitions: 2,
-                    ..Config::default()
-                };
-                let ctx = sightline::session::build_context(&config, demo_dir()).expect("context");
-                let server =
-                    sightline::server::Server::bind(Arc::new(ctx), "127.0.0.1:0".parse().unwrap())
-                        .await
-                        .expect("bind")
-                        .with_max_connections(2);
-                tx.send(server.local_addr().unwrap()).unwrap();
-                server.run().await.expect("server");
-            });
-        });
-        rx.recv().expect("server address")
+        spawn_server(TestServer {
+            configure: |s| s.with_max_connections(2),
+            ..TestServer::default()
+        })
     })
 }
 
@@ -100,29 +81,10 @@ const SLOW: &str = "SELECT count(*) FROM generate_series(1, 5000000000) t WHERE 
 fn timed_server() -> SocketAddr {
     static ADDR: OnceLock<SocketAddr> = OnceLock::new();
     *ADDR.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async move {
-                let config = Config {
-                    target_partitions: 2,
-                    ..Config::default()
-                };
-                let ctx = sightline::session::build_context(&config, demo_dir()).expect("context");
-                let server =
-                    sightline::server::Server::bind(Arc::new(ctx), "127.0.0.1:0".parse().unwrap())
-                        .await
-                        .expect("bind")
-                        .with_statement_timeout(Duration::from_millis(300));
-                tx.send(server.local_addr().unwrap()).unwrap();
-                server.run().await.expect("server");
-            });
-        });
-        rx.recv().expect("server address")
+        spawn_server(TestServer {
+            configure: |s| s.with_statement_timeout(Duration::from_millis(300)),
+            ..TestServer::default()
+        })
     })
 }
 
@@ -185,38 +147,11 @@ async fn statement_timeout_cancels_with_57014() {
 #[tokio::test]
 async fn shutdown_stops_accepting_and_waits_for_open_sessions() {
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
     let (done_tx, done_rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        runtime.block_on(async move {
-            let config = Config {
-                target_partitions: 2,
-                ..Config::default()
-            };
-            let ctx = sightline::session::build_context(&config, demo_dir()).expect("context");
-            let server =
-                sightline::server::Server::bind(Arc::new(ctx), "127.0.0.1:0".parse().unwrap())
-                    .await
-                    .expect("bind");
-            addr_tx.send(server.local_addr().unwrap()).unwrap();
-            server
-                .run_until(
-                    async {
-                        let _ = stop_rx.await;
-                    },
-                    Duration::from_secs(30),
-                )
-                .await
-                .expect("server");
-            done_tx.send(()).unwrap();
-        });
+    let addr = spawn_server(TestServer {
+        shutdown: Some((stop_rx, Duration::from_secs(30), done_tx)),
+        ..TestServer::default()
     });
-    let addr = addr_rx.recv().unwrap();
     let client = connect(addr).await;
     stop_tx.send(()).unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -253,29 +188,15 @@ async fn shutdown_stops_accepting_and_waits_for_open_sessions() {
 
 #[tokio::test]
 async fn a_small_memory_pool_spills_or_fails_cleanly() {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        runtime.block_on(async move {
-            let config = Config {
-                target_partitions: 2,
-                memory_limit_mb: 16,
-                ..Config::default()
-            };
-            let ctx = sightline::session::build_context(&config, demo_dir()).expect("context");
-            let server =
-                sightline::server::Server::bind(Arc::new(ctx), "127.0.0.1:0".parse().unwrap())
-                    .await
-                    .expect("bind");
-            tx.send(server.local_addr().unwrap()).unwrap();
-            server.run().await.expect("server");
-        });
-    });
-    let client = connect(rx.recv().unwrap()).await;
+    let client = connect(spawn_server(TestServer {
+        config: Config {
+            target_partitions: 2,
+            memory_limit_mb: 16,
+            ..Config::default()
+        },
+        ..TestServer::default()
+    }))
+    .await;
     // A 3-million-row sort does not fit in 16 MiB: it spills to disk and still answers.
     let n: i64 = client
         .query_one(

@@ -22,7 +22,44 @@ pub fn start_server_with(
     data: &Path,
     setup: fn(&datafusion::prelude::SessionContext),
 ) -> SocketAddr {
-    let data = data.to_owned();
+    spawn_server(TestServer {
+        data: data.to_owned(),
+        setup,
+        ..TestServer::default()
+    })
+}
+
+/// How a test server is set up: its data, its config, extra functions, server options and,
+/// optionally, a shutdown trigger (the server then signals `done` when it has stopped).
+pub struct TestServer {
+    pub data: PathBuf,
+    pub config: Config,
+    pub setup: fn(&datafusion::prelude::SessionContext),
+    pub configure: fn(sightline::server::Server) -> sightline::server::Server,
+    pub shutdown: Option<(
+        tokio::sync::oneshot::Receiver<()>,
+        std::time::Duration,
+        std::sync::mpsc::Sender<()>,
+    )>,
+}
+
+impl Default for TestServer {
+    fn default() -> Self {
+        TestServer {
+            data: demo_dir().to_owned(),
+            config: Config {
+                target_partitions: 2,
+                ..Config::default()
+            },
+            setup: |_| {},
+            configure: |s| s,
+            shutdown: None,
+        }
+    }
+}
+
+/// Starts `server` on its own runtime thread; returns its address.
+pub fn spawn_server(server: TestServer) -> SocketAddr {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -31,20 +68,32 @@ pub fn start_server_with(
             .build()
             .expect("runtime");
         runtime.block_on(async move {
-            let config = Config {
-                target_partitions: 2,
-                ..Config::default()
-            };
-            let ctx = sightline::session::build_context(&config, &data).expect("context");
-            setup(&ctx);
-            let server = sightline::server::Server::bind(
+            let ctx =
+                sightline::session::build_context(&server.config, &server.data).expect("context");
+            (server.setup)(&ctx);
+            let bound = sightline::server::Server::bind(
                 std::sync::Arc::new(ctx),
                 "127.0.0.1:0".parse().unwrap(),
             )
             .await
             .expect("bind");
-            tx.send(server.local_addr().unwrap()).unwrap();
-            server.run().await.expect("server");
+            let bound = (server.configure)(bound);
+            tx.send(bound.local_addr().unwrap()).unwrap();
+            match server.shutdown {
+                None => bound.run().await.expect("server"),
+                Some((stop, grace, done)) => {
+                    bound
+                        .run_until(
+                            async {
+                                let _ = stop.await;
+                            },
+                            grace,
+                        )
+                        .await
+                        .expect("server");
+                    let _ = done.send(());
+                }
+            }
         });
     });
     rx.recv().expect("server address")
