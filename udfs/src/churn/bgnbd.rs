@@ -4,7 +4,7 @@
 
 use datafusion::common::HashMap;
 
-use super::optimize::bfgs;
+use super::optimize::minimize_from_starts;
 
 /// Above this many distinct histories the likelihood is summed on several threads.
 const PARALLEL_ROWS: usize = 50_000;
@@ -229,28 +229,9 @@ impl Histories {
             [0.5, 0.5 * s, 0.5, 2.0],
             [2.0, 0.1 * s, 2.0, 5.0],
         ];
-        let mut best: Option<(f64, Vec<f64>)> = None;
-        for start in starts {
-            let theta0: Vec<f64> = start.iter().map(|v: &f64| v.ln()).collect();
-            let m = bfgs(|t, g| self.objective(t, g, penalizer), &theta0, 1e-9, 2000);
-            if m.value.is_finite() && best.as_ref().is_none_or(|b| m.value < b.0) {
-                best = Some((m.value, m.x));
-            }
-            // The other starts only guard against a start that does not converge.
-            if let Some((_, theta)) = &best {
-                let mut gradient = [0.0; 4];
-                self.objective(theta, &mut gradient, penalizer);
-                if gradient.iter().all(|g| g.abs() < 1e-6) {
-                    break;
-                }
-            }
-        }
-        let (_, theta) = best?;
-        // Converged = the gradient vanishes at the optimum, up to the objective's rounding
-        // (the line search can stall there a little above BFGS's own tolerance).
-        let mut gradient = [0.0; 4];
-        self.objective(&theta, &mut gradient, penalizer);
-        let converged = gradient.iter().all(|g| g.abs() < 1e-6);
+        let starts: Vec<&[f64]> = starts.iter().map(|s| s.as_slice()).collect();
+        let (theta, converged) =
+            minimize_from_starts(|t, g| self.objective(t, g, penalizer), &starts)?;
         let params = BgNbd {
             r: theta[0].exp(),
             alpha: theta[1].exp(),

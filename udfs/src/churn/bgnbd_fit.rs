@@ -62,15 +62,65 @@ pub fn bgnbd_fit_udaf() -> Arc<AggregateUDF> {
 }
 
 fn fields() -> Fields {
-    Fields::from(vec![
-        Field::new("r", DataType::Float64, true),
-        Field::new("alpha", DataType::Float64, true),
-        Field::new("a", DataType::Float64, true),
-        Field::new("b", DataType::Float64, true),
-        Field::new("log_likelihood", DataType::Float64, true),
-        Field::new("customers", DataType::Int64, false),
-        Field::new("converged", DataType::Boolean, false),
-    ])
+    fit_fields(&["r", "alpha", "a", "b"])
+}
+
+/// The struct a model fit returns: its parameters, log_likelihood (DOUBLE, NULL without a
+/// model), customers (BIGINT) and converged (BOOLEAN).
+pub(crate) fn fit_fields(params: &[&str]) -> Fields {
+    let mut fields: Vec<Field> = params
+        .iter()
+        .chain(&["log_likelihood"])
+        .map(|n| Field::new(*n, DataType::Float64, true))
+        .collect();
+    fields.push(Field::new("customers", DataType::Int64, false));
+    fields.push(Field::new("converged", DataType::Boolean, false));
+    Fields::from(fields)
+}
+
+/// That struct's value: `values` are the parameters then the log-likelihood (all None when
+/// there is no model).
+pub(crate) fn fit_struct(
+    fields: &Fields,
+    values: &[Option<f64>],
+    customers: usize,
+) -> Result<ScalarValue> {
+    let mut builder = ScalarStructBuilder::new();
+    for (field, v) in fields.iter().zip(values) {
+        builder = builder.with_scalar(field.as_ref().clone(), ScalarValue::Float64(*v));
+    }
+    let n = fields.len();
+    builder
+        .with_scalar(
+            fields[n - 2].as_ref().clone(),
+            ScalarValue::Int64(Some(customers as i64)),
+        )
+        .with_scalar(
+            fields[n - 1].as_ref().clone(),
+            ScalarValue::Boolean(Some(values.iter().all(Option::is_some))),
+        )
+        .build()
+}
+
+/// State of an accumulator that keeps whole DOUBLE columns: one list per column.
+pub(crate) fn columns_state(columns: &mut [Vec<f64>]) -> Vec<ScalarValue> {
+    columns
+        .iter_mut()
+        .map(|c| list_scalar(std::mem::take(c)))
+        .collect()
+}
+
+pub(crate) fn columns_merge(columns: &mut [Vec<f64>], states: &[ArrayRef]) {
+    for (column, state) in columns.iter_mut().zip(states) {
+        extend_from_lists(column, state);
+    }
+}
+
+pub(crate) fn columns_state_fields(name: &str, columns: &[&str]) -> Vec<FieldRef> {
+    columns
+        .iter()
+        .map(|n| Arc::new(Field::new(format!("{name}[{n}]"), f64_list(), true)))
+        .collect()
 }
 
 pub(crate) fn f64_list() -> DataType {
@@ -123,10 +173,10 @@ impl AggregateUDFImpl for BgNbdFitUdaf {
     }
 
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        Ok(["frequency", "recency", "t"]
-            .iter()
-            .map(|n| Arc::new(Field::new(format!("{}[{n}]", args.name), f64_list(), true)))
-            .collect())
+        Ok(columns_state_fields(
+            args.name,
+            &["frequency", "recency", "t"],
+        ))
     }
 
     fn documentation(&self) -> Option<&Documentation> {
@@ -155,29 +205,14 @@ impl Accumulator for FitAccumulator {
         let [x, tx, t] = &self.columns;
         let h = Histories::new(x.iter().zip(tx).zip(t).map(|((&x, &tx), &t)| (x, tx, t)));
         let fit = h.fit(self.penalizer).filter(|f| f.converged);
-        let value = |v: Option<f64>| ScalarValue::Float64(v);
-        let fields = fields();
-        ScalarStructBuilder::new()
-            .with_scalar(fields[0].as_ref().clone(), value(fit.map(|f| f.params.r)))
-            .with_scalar(
-                fields[1].as_ref().clone(),
-                value(fit.map(|f| f.params.alpha)),
-            )
-            .with_scalar(fields[2].as_ref().clone(), value(fit.map(|f| f.params.a)))
-            .with_scalar(fields[3].as_ref().clone(), value(fit.map(|f| f.params.b)))
-            .with_scalar(
-                fields[4].as_ref().clone(),
-                value(fit.map(|f| f.log_likelihood)),
-            )
-            .with_scalar(
-                fields[5].as_ref().clone(),
-                ScalarValue::Int64(Some(h.customers() as i64)),
-            )
-            .with_scalar(
-                fields[6].as_ref().clone(),
-                ScalarValue::Boolean(Some(fit.is_some())),
-            )
-            .build()
+        let values = [
+            fit.map(|f| f.params.r),
+            fit.map(|f| f.params.alpha),
+            fit.map(|f| f.params.a),
+            fit.map(|f| f.params.b),
+            fit.map(|f| f.log_likelihood),
+        ];
+        fit_struct(&fields(), &values, h.customers())
     }
 
     fn size(&self) -> usize {
@@ -185,17 +220,11 @@ impl Accumulator for FitAccumulator {
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        Ok(self
-            .columns
-            .iter_mut()
-            .map(|c| list_scalar(std::mem::take(c)))
-            .collect())
+        Ok(columns_state(&mut self.columns))
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        for (column, state) in self.columns.iter_mut().zip(states) {
-            extend_from_lists(column, state);
-        }
+        columns_merge(&mut self.columns, states);
         Ok(())
     }
 }

@@ -4,7 +4,7 @@
 use datafusion::common::HashMap;
 
 use super::bgnbd::BgNbd;
-use super::optimize::bfgs;
+use super::optimize::minimize_from_starts;
 use super::special::{digamma, ln_gamma};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -116,20 +116,9 @@ impl Spends {
         }
         let mean = self.rows.iter().map(|r| r.1).sum::<f64>() / self.rows.len() as f64;
         let starts = [[1.0, 1.0, 1.0], [2.0, 2.0, mean], [10.0, 3.0, 0.5 * mean]];
-        let mut best: Option<(f64, Vec<f64>)> = None;
-        for start in starts {
-            let theta0: Vec<f64> = start.iter().map(|v: &f64| v.ln()).collect();
-            let m = bfgs(|t, g| self.objective(t, g, penalizer), &theta0, 1e-9, 2000);
-            if m.value.is_finite() && best.as_ref().is_none_or(|b| m.value < b.0) {
-                best = Some((m.value, m.x));
-            }
-        }
-        let (_, theta) = best?;
-        // Converged = the gradient vanishes at the optimum, up to the objective's rounding
-        // (the line search can stall there a little above BFGS's own tolerance).
-        let mut gradient = [0.0; 3];
-        self.objective(&theta, &mut gradient, penalizer);
-        let converged = gradient.iter().all(|g| g.abs() < 1e-6);
+        let starts: Vec<&[f64]> = starts.iter().map(|s| s.as_slice()).collect();
+        let (theta, converged) =
+            minimize_from_starts(|t, g| self.objective(t, g, penalizer), &starts)?;
         let params = GammaGamma {
             p: theta[0].exp(),
             q: theta[1].exp(),

@@ -4,8 +4,7 @@
 use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::array::ArrayRef;
-use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields};
-use datafusion::common::scalar::ScalarStructBuilder;
+use datafusion::arrow::datatypes::{DataType, FieldRef, Fields};
 use datafusion::common::ScalarValue;
 use datafusion::error::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
@@ -13,7 +12,9 @@ use datafusion::logical_expr::{
     Accumulator, AggregateUDF, AggregateUDFImpl, Documentation, Signature, Volatility,
 };
 
-use super::bgnbd_fit::{extend_from_lists, f64_list, list_scalar};
+use super::bgnbd_fit::{
+    columns_merge, columns_state, columns_state_fields, fit_fields, fit_struct,
+};
 use super::gamma_gamma::Spends;
 use super::{coerce_numbers, doubles, penalizer};
 use datafusion::arrow::array::Array;
@@ -57,14 +58,7 @@ pub fn gamma_gamma_fit_udaf() -> Arc<AggregateUDF> {
 }
 
 fn fields() -> Fields {
-    Fields::from(vec![
-        Field::new("p", DataType::Float64, true),
-        Field::new("q", DataType::Float64, true),
-        Field::new("v", DataType::Float64, true),
-        Field::new("log_likelihood", DataType::Float64, true),
-        Field::new("customers", DataType::Int64, false),
-        Field::new("converged", DataType::Boolean, false),
-    ])
+    fit_fields(&["p", "q", "v"])
 }
 
 impl AggregateUDFImpl for GammaGammaFitUdaf {
@@ -92,10 +86,7 @@ impl AggregateUDFImpl for GammaGammaFitUdaf {
     }
 
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        Ok(["frequency", "monetary"]
-            .iter()
-            .map(|n| Arc::new(Field::new(format!("{}[{n}]", args.name), f64_list(), true)))
-            .collect())
+        Ok(columns_state_fields(args.name, &["frequency", "monetary"]))
     }
 
     fn documentation(&self) -> Option<&Documentation> {
@@ -126,25 +117,13 @@ impl Accumulator for FitAccumulator {
         let [x, m] = &self.columns;
         let spends = Spends::new(x.iter().zip(m).map(|(&x, &m)| (x, m)));
         let fit = spends.fit(self.penalizer).filter(|f| f.converged);
-        let value = |v: Option<f64>| ScalarValue::Float64(v);
-        let fields = fields();
-        ScalarStructBuilder::new()
-            .with_scalar(fields[0].as_ref().clone(), value(fit.map(|f| f.params.p)))
-            .with_scalar(fields[1].as_ref().clone(), value(fit.map(|f| f.params.q)))
-            .with_scalar(fields[2].as_ref().clone(), value(fit.map(|f| f.params.v)))
-            .with_scalar(
-                fields[3].as_ref().clone(),
-                value(fit.map(|f| f.log_likelihood)),
-            )
-            .with_scalar(
-                fields[4].as_ref().clone(),
-                ScalarValue::Int64(Some(spends.customers() as i64)),
-            )
-            .with_scalar(
-                fields[5].as_ref().clone(),
-                ScalarValue::Boolean(Some(fit.is_some())),
-            )
-            .build()
+        let values = [
+            fit.map(|f| f.params.p),
+            fit.map(|f| f.params.q),
+            fit.map(|f| f.params.v),
+            fit.map(|f| f.log_likelihood),
+        ];
+        fit_struct(&fields(), &values, spends.customers())
     }
 
     fn size(&self) -> usize {
@@ -152,17 +131,11 @@ impl Accumulator for FitAccumulator {
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        Ok(self
-            .columns
-            .iter_mut()
-            .map(|c| list_scalar(std::mem::take(c)))
-            .collect())
+        Ok(columns_state(&mut self.columns))
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        for (column, state) in self.columns.iter_mut().zip(states) {
-            extend_from_lists(column, state);
-        }
+        columns_merge(&mut self.columns, states);
         Ok(())
     }
 }

@@ -105,6 +105,35 @@ pub(crate) fn bfgs(
     Minimum { x, value }
 }
 
+/// Minimises `f` in log-parameter space from each of `starts` (natural units) in turn, stopping
+/// at the first whose optimum converged, and keeps the lowest optimum seen. Returns the
+/// log-parameters and whether the gradient vanishes there, up to the objective's rounding (the
+/// line search can stall a little above BFGS's own tolerance).
+pub(crate) fn minimize_from_starts(
+    mut f: impl FnMut(&[f64], &mut [f64]) -> f64,
+    starts: &[&[f64]],
+) -> Option<(Vec<f64>, bool)> {
+    let converged_at = |f: &mut dyn FnMut(&[f64], &mut [f64]) -> f64, theta: &[f64]| {
+        let mut gradient = vec![0.0; theta.len()];
+        f(theta, &mut gradient);
+        gradient.iter().all(|g| g.abs() < 1e-6)
+    };
+    let mut best: Option<(f64, Vec<f64>, bool)> = None;
+    for start in starts {
+        let theta0: Vec<f64> = start.iter().map(|v| v.ln()).collect();
+        let m = bfgs(&mut f, &theta0, 1e-9, 2000);
+        if m.value.is_finite() && best.as_ref().is_none_or(|b| m.value < b.0) {
+            let converged = converged_at(&mut f, &m.x);
+            best = Some((m.value, m.x, converged));
+        }
+        // The other starts only guard against a start that does not converge.
+        if best.as_ref().is_some_and(|b| b.2) {
+            break;
+        }
+    }
+    best.map(|(_, theta, converged)| (theta, converged))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
