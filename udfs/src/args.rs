@@ -76,3 +76,26 @@ pub(crate) fn named_signature(names: &[&str]) -> Signature {
         .with_parameter_names(names.to_vec())
         .unwrap_or(plain)
 }
+
+/// The parts of an options text `'key=value, key=value'` as (part, key, value), keys lower-cased.
+pub(crate) fn option_pairs(text: &str) -> impl Iterator<Item = (&str, String, &str)> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|part| {
+            let (key, value) = part
+                .split_once('=')
+                .map(|(a, b)| (a.trim(), b.trim()))
+                .unwrap_or((part, ""));
+            (part, key.to_ascii_lowercase(), value)
+        })
+}
+
+/// An options boolean: true/on/yes/1 or false/off/no/0.
+pub(crate) fn option_bool(value: &str) -> Option<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "on" | "yes" | "1" => Some(true),
+        "false" | "off" | "no" | "0" => Some(false),
+        _ => None,
+    }
+}

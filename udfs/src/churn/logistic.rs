@@ -38,17 +38,13 @@ pub(crate) const OPTIONS_DOC: &str = "Features are z-score standardised over the
 impl Options {
     pub(crate) fn parse(text: &str, name: &str, usage: &str) -> Result<Self> {
         let mut options = Options::default();
-        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (key, value) = part
-                .split_once('=')
-                .map(|(a, b)| (a.trim(), b.trim()))
-                .unwrap_or((part, ""));
+        for (part, key, value) in crate::args::option_pairs(text) {
             let bad = || {
                 SqlError::invalid_parameter(format!(
                     "{name}: bad option '{part}'; options are l2=number >= 0, standardize=true|false, max_iter=1..10000. Usage: {usage}"
                 ))
             };
-            match key.to_ascii_lowercase().as_str() {
+            match key.as_str() {
                 "l2" => {
                     options.l2 = value
                         .parse()
@@ -57,11 +53,7 @@ impl Options {
                         .ok_or_else(bad)?
                 }
                 "standardize" => {
-                    options.standardize = match value.to_ascii_lowercase().as_str() {
-                        "true" | "on" | "yes" | "1" => true,
-                        "false" | "off" | "no" | "0" => false,
-                        _ => return Err(bad()),
-                    }
+                    options.standardize = crate::args::option_bool(value).ok_or_else(bad)?
                 }
                 "max_iter" => {
                     options.max_iter = value

@@ -88,23 +88,15 @@ pub(crate) fn kmeans_call(
     if types.get(1) == Some(&DataType::Utf8) {
         start = 2;
         let text = crate::args::constant_string(&exprs[1], &format!("{name}'s options"), usage)?;
-        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (key, value) = part
-                .split_once('=')
-                .map(|(a, b)| (a.trim(), b.trim()))
-                .unwrap_or((part, ""));
+        for (part, key, value) in crate::args::option_pairs(&text) {
             let bad = || {
                 SqlError::invalid_parameter(format!(
                     "{name}: bad option '{part}'; options are standardize=true|false, n_init=1..100, max_iter=1..10000, seed=N. Usage: {usage}"
                 ))
             };
-            match key.to_ascii_lowercase().as_str() {
+            match key.as_str() {
                 "standardize" => {
-                    options.standardize = match value.to_ascii_lowercase().as_str() {
-                        "true" | "on" | "yes" | "1" => true,
-                        "false" | "off" | "no" | "0" => false,
-                        _ => return Err(bad()),
-                    }
+                    options.standardize = crate::args::option_bool(value).ok_or_else(bad)?
                 }
                 "n_init" => {
                     options.n_init = value
