@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::security::{Limits, Method, Role, Security, User, Verifier};
+
 /// Default listen address: loopback only, the PostgreSQL port.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:5432";
 /// Default demo dataset size and seed used when no data directory is configured.
@@ -27,6 +29,8 @@ pub enum ConfigError {
     },
     #[error("invalid listen address {0:?}: expected HOST:PORT, e.g. 127.0.0.1:5432")]
     Listen(String),
+    #[error("authentication: {0}")]
+    Auth(String),
 }
 
 /// The contents of a `sightline.toml` file. Every key is optional.
@@ -43,8 +47,51 @@ pub struct FileConfig {
     pub statement_timeout_ms: Option<u64>,
     pub shutdown_grace_secs: Option<u64>,
     pub memory_limit_mb: Option<u64>,
+    pub idle_session_timeout_ms: Option<u64>,
+    /// Defaults for every session; a user's own limits override them.
+    pub max_result_rows: Option<u64>,
+    pub max_result_bytes: Option<u64>,
     #[serde(default)]
     pub demo: DemoFileConfig,
+    #[serde(default)]
+    pub auth: AuthFileConfig,
+    pub tls: Option<TlsFileConfig>,
+    #[serde(default)]
+    pub users: Vec<UserFileConfig>,
+}
+
+/// `[auth]`: how clients prove who they are.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthFileConfig {
+    /// `"scram-sha-256"` (the default when users are configured) or `"trust"`.
+    pub method: Option<String>,
+    /// Role of sessions under trust whose user name is not a configured user [default:
+    /// read_only when `method = "trust"` is set, admin for the implicit loopback trust].
+    pub trust_role: Option<Role>,
+}
+
+/// `[tls]`: certificate chain and key (PEM); `require = true` refuses plaintext clients.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFileConfig {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    #[serde(default)]
+    pub require: bool,
+}
+
+/// `[[users]]`: one login.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserFileConfig {
+    pub name: String,
+    /// The SCRAM-SHA-256 verifier printed by `sightline passwd` (never the password itself).
+    pub password: String,
+    #[serde(default)]
+    pub role: Role,
+    pub max_result_rows: Option<u64>,
+    pub max_result_bytes: Option<u64>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -85,6 +132,12 @@ pub struct Config {
     /// Memory all queries together may use for sorts, joins and aggregations, in MiB (beyond it
     /// they spill to disk or fail with 53200); 0 = no limit.
     pub memory_limit_mb: u64,
+    /// Sessions idle (no statement running) longer than this are closed; 0 = never.
+    pub idle_session_timeout_ms: u64,
+    /// Authentication, roles and result limits.
+    pub security: Security,
+    /// TLS certificate chain and key (PEM); `None` = plaintext only.
+    pub tls: Option<(PathBuf, PathBuf)>,
     pub demo_customers: usize,
     pub demo_seed: u64,
 }
@@ -105,6 +158,9 @@ impl Default for Config {
             statement_timeout_ms: 0,
             shutdown_grace_secs: 10,
             memory_limit_mb: default_memory_limit_mb(),
+            idle_session_timeout_ms: 0,
+            security: Security::default(),
+            tls: None,
             demo_customers: DEFAULT_DEMO_CUSTOMERS,
             demo_seed: DEFAULT_DEMO_SEED,
         }
@@ -123,15 +179,17 @@ pub struct Overrides {
     pub statement_timeout_ms: Option<u64>,
     pub shutdown_grace_secs: Option<u64>,
     pub memory_limit_mb: Option<u64>,
+    pub idle_session_timeout_ms: Option<u64>,
 }
 
 impl Config {
     /// Resolve: overrides (flags/env) win over the file, the file over the defaults.
     pub fn resolve(file: FileConfig, over: Overrides) -> Result<Self, ConfigError> {
         let mut cfg = Config::default();
-        if let Some(listen) = over.listen.or(file.listen) {
+        if let Some(listen) = over.listen.or(file.listen.clone()) {
             cfg.listen = parse_listen(&listen)?;
         }
+        cfg.security = security(&file, cfg.listen)?;
         cfg.data = over.data.or(file.data);
         if let Some(dir) = over.cache_dir.or(file.cache_dir) {
             cfg.cache_dir = dir;
@@ -154,10 +212,95 @@ impl Config {
         if let Some(mb) = over.memory_limit_mb.or(file.memory_limit_mb) {
             cfg.memory_limit_mb = mb;
         }
+        if let Some(ms) = over
+            .idle_session_timeout_ms
+            .or(file.idle_session_timeout_ms)
+        {
+            cfg.idle_session_timeout_ms = ms;
+        }
+        if let Some(tls) = &file.tls {
+            cfg.tls = Some((tls.cert.clone(), tls.key.clone()));
+        }
         cfg.demo_customers = file.demo.customers.unwrap_or(cfg.demo_customers).max(1);
         cfg.demo_seed = file.demo.seed.unwrap_or(cfg.demo_seed);
         Ok(cfg)
     }
+}
+
+/// The `[auth]`, `[tls]` and `[[users]]` sections, checked: trust must be asked for by name
+/// unless the server only listens on loopback, and every password must be a SCRAM verifier.
+fn security(file: &FileConfig, listen: SocketAddr) -> Result<Security, ConfigError> {
+    let defaults = Limits {
+        max_result_rows: file.max_result_rows,
+        max_result_bytes: file.max_result_bytes,
+    };
+    let mut users = std::collections::HashMap::new();
+    for u in &file.users {
+        if u.name.is_empty() {
+            return Err(ConfigError::Auth(
+                "a [[users]] entry has an empty name".into(),
+            ));
+        }
+        let verifier = Verifier::parse(&u.password)
+            .map_err(|e| ConfigError::Auth(format!("user {:?}: password: {e}", u.name)))?;
+        let user = User {
+            verifier,
+            role: u.role,
+            limits: Limits {
+                max_result_rows: u.max_result_rows.or(defaults.max_result_rows),
+                max_result_bytes: u.max_result_bytes.or(defaults.max_result_bytes),
+            },
+        };
+        if users.insert(u.name.clone(), user).is_some() {
+            return Err(ConfigError::Auth(format!(
+                "user {:?} is defined twice",
+                u.name
+            )));
+        }
+    }
+    let method = match file.auth.method.as_deref().map(str::to_ascii_lowercase) {
+        Some(m) if m == "trust" => Method::Trust,
+        Some(m) if m == "scram-sha-256" => Method::Scram,
+        Some(other) => {
+            return Err(ConfigError::Auth(format!(
+                "unknown [auth] method {other:?}: use \"scram-sha-256\" or \"trust\""
+            )))
+        }
+        None if !users.is_empty() => Method::Scram,
+        None if listen.ip().is_loopback() => Method::Trust,
+        None => {
+            return Err(ConfigError::Auth(format!(
+                "listening on {listen} with no [[users]] would let anyone connect; add users \
+                 (hash a password with `sightline passwd`) or set [auth] method = \"trust\" \
+                 explicitly"
+            )))
+        }
+    };
+    if method == Method::Scram && users.is_empty() {
+        return Err(ConfigError::Auth(
+            "method scram-sha-256 needs at least one [[users]] entry (`sightline passwd` prints one)"
+                .into(),
+        ));
+    }
+    let mut security = if users.is_empty() {
+        Security::default()
+    } else {
+        Security::scram(users)
+    };
+    security.method = method;
+    // Trust asked for by name (typically on a network) defaults to read-only; the implicit
+    // loopback trust of a config without users is the local user's own machine: admin.
+    security.trust_role = file
+        .auth
+        .trust_role
+        .unwrap_or(if file.auth.method.is_some() {
+            Role::ReadOnly
+        } else {
+            Role::Admin
+        });
+    security.trust_limits = defaults;
+    security.require_tls = file.tls.as_ref().is_some_and(|t| t.require);
+    Ok(security)
 }
 
 /// Half of the machine's memory (from /proc/meminfo), so a heavy query spills or fails instead
@@ -201,6 +344,8 @@ mod tests {
             listen = "0.0.0.0:6000"
             data = "/from/file"
             target_partitions = 3
+            [auth]
+            method = "trust"
             [demo]
             customers = 10
             "#,
@@ -229,5 +374,55 @@ mod tests {
             Config::resolve(FileConfig::default(), over),
             Err(ConfigError::Listen(_))
         ));
+    }
+
+    #[test]
+    fn trust_is_loopback_only_unless_asked_for_by_name() {
+        let resolve = |toml_text: &str| {
+            Config::resolve(toml::from_str(toml_text).unwrap(), Overrides::default())
+        };
+        let cfg = resolve("").unwrap();
+        assert_eq!(cfg.security.method, Method::Trust);
+        assert_eq!(cfg.security.trust_role, Role::Admin);
+        let cfg = resolve("[auth]\nmethod = \"trust\"").unwrap();
+        assert_eq!(cfg.security.trust_role, Role::ReadOnly);
+        let err = resolve("listen = \"0.0.0.0:5432\"").unwrap_err();
+        assert!(err.to_string().contains("sightline passwd"), "{err}");
+        let cfg = resolve(
+            "listen = \"0.0.0.0:5432\"\n[auth]\nmethod = \"trust\"\ntrust_role = \"admin\"",
+        )
+        .unwrap();
+        assert_eq!(
+            (cfg.security.method, cfg.security.trust_role),
+            (Method::Trust, Role::Admin)
+        );
+        assert!(resolve("[auth]\nmethod = \"scram-sha-256\"").is_err());
+        assert!(resolve("[auth]\nmethod = \"md5\"").is_err());
+    }
+
+    #[test]
+    fn users_need_scram_verifiers() {
+        let hash = Verifier::new("pw", 4096).to_string();
+        let text = format!(
+            "listen = \"0.0.0.0:5432\"\nmax_result_rows = 10\n[tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\nrequire = true\n[[users]]\nname = \"a\"\npassword = \"{hash}\"\nrole = \"admin\"\nmax_result_bytes = 5"
+        );
+        let cfg = Config::resolve(toml::from_str(&text).unwrap(), Overrides::default()).unwrap();
+        assert_eq!(cfg.security.method, Method::Scram);
+        assert!(cfg.security.require_tls);
+        let user = &cfg.security.users["a"];
+        assert_eq!(user.role, Role::Admin);
+        assert_eq!(
+            user.limits,
+            Limits {
+                max_result_rows: Some(10),
+                max_result_bytes: Some(5)
+            }
+        );
+        let plain = "[[users]]\nname = \"a\"\npassword = \"hunter2\"";
+        let err =
+            Config::resolve(toml::from_str(plain).unwrap(), Overrides::default()).unwrap_err();
+        assert!(err.to_string().contains("SCRAM-SHA-256$"), "{err}");
+        let twice = format!("[[users]]\nname = \"a\"\npassword = \"{hash}\"\n[[users]]\nname = \"a\"\npassword = \"{hash}\"");
+        assert!(Config::resolve(toml::from_str(&twice).unwrap(), Overrides::default()).is_err());
     }
 }

@@ -6,6 +6,7 @@ pub mod config;
 pub mod demo;
 pub mod pg_compat;
 pub mod query;
+pub mod security;
 pub mod server;
 pub mod session;
 

@@ -28,6 +28,20 @@ enum Command {
     Demo(DemoArgs),
     /// Run SQL in-process against the data directory and print the result as a table.
     Query(QueryArgs),
+    /// Hash a password for a `[[users]]` entry of the config file (SCRAM-SHA-256, the format
+    /// PostgreSQL stores). Reads the password from the terminal (asked twice) or from stdin.
+    Passwd(PasswdArgs),
+}
+
+#[derive(Args)]
+struct PasswdArgs {
+    /// The user name to print in the config snippet.
+    #[arg(long, default_value = "analyst")]
+    user: String,
+
+    /// PBKDF2 iterations (PostgreSQL's default is 4096).
+    #[arg(long, default_value_t = sightline::security::scram::DEFAULT_ITERATIONS)]
+    iterations: u32,
 }
 
 #[derive(Args)]
@@ -39,7 +53,9 @@ struct CommonArgs {
 
     /// TOML configuration file (keys: listen, data, cache_dir, log_level, target_partitions,
     /// batch_size, max_connections, statement_timeout_ms, shutdown_grace_secs,
-    /// memory_limit_mb, [demo] customers and seed). Flags and SIGHTLINE_* variables override it.
+    /// memory_limit_mb, idle_session_timeout_ms, max_result_rows, max_result_bytes; sections
+    /// [auth], [tls], [[users]], [demo]; see the README). Flags and SIGHTLINE_* variables
+    /// override it.
     #[arg(long, env = "SIGHTLINE_CONFIG")]
     config: Option<PathBuf>,
 
@@ -75,6 +91,11 @@ struct CommonArgs {
     /// 0 = no limit].
     #[arg(long, env = "SIGHTLINE_MEMORY_LIMIT_MB")]
     memory_limit_mb: Option<u64>,
+
+    /// Close sessions that sit idle (no statement running) longer than this many milliseconds,
+    /// with FATAL 57P05 [default: 0 = never].
+    #[arg(long, env = "SIGHTLINE_IDLE_SESSION_TIMEOUT_MS")]
+    idle_session_timeout_ms: Option<u64>,
 }
 
 #[derive(Args)]
@@ -144,6 +165,7 @@ fn load_config(
             statement_timeout_ms: common.statement_timeout_ms,
             shutdown_grace_secs: common.shutdown_grace_secs,
             memory_limit_mb: common.memory_limit_mb,
+            idle_session_timeout_ms: common.idle_session_timeout_ms,
         },
     )?;
     Ok((config, log_level))
@@ -191,6 +213,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Passwd(args) => passwd(&args),
         Command::Query(args) => {
             let (config, file_level) = load_config(&args.common, None)?;
             init_logging(Some(
@@ -221,16 +244,52 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+fn passwd(args: &PasswdArgs) -> anyhow::Result<ExitCode> {
+    use std::io::BufRead;
+    if !(1000..=10_000_000).contains(&args.iterations) {
+        anyhow::bail!("--iterations must be between 1000 and 10000000 (PostgreSQL uses 4096)");
+    }
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ")?;
+        let again = rpassword::prompt_password("Again: ")?;
+        if first != again {
+            anyhow::bail!("the two passwords differ");
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
+    if password.is_empty() {
+        anyhow::bail!("empty password");
+    }
+    let verifier = sightline::security::Verifier::new(&password, args.iterations);
+    println!(
+        "[[users]]\nname = {:?}\npassword = \"{verifier}\"\nrole = \"read_only\"   # or \"admin\"",
+        args.user
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     let data = sightline::resolve_data_dir(&config)?;
     tracing::info!(data = %data.display(), "serving data directory");
     let ctx = Arc::new(sightline::session::build_context(&config, &data)?);
+    let tls = match &config.tls {
+        Some((cert, key)) => Some(sightline::security::tls::acceptor(cert, key)?),
+        None => None,
+    };
     let server = sightline::server::Server::bind(ctx, config.listen)
         .await?
         .with_max_connections(config.max_connections)
         .with_statement_timeout(std::time::Duration::from_millis(
             config.statement_timeout_ms,
-        ));
+        ))
+        .with_idle_session_timeout(std::time::Duration::from_millis(
+            config.idle_session_timeout_ms,
+        ))
+        .with_security(config.security.clone(), tls, data.clone());
     // Ctrl-C or SIGTERM: stop accepting, give open sessions the grace period, then exit.
     let shutdown = async {
         #[cfg(unix)]

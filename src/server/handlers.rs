@@ -14,10 +14,7 @@ use datafusion::prelude::SessionContext;
 use datafusion_postgres::hooks::cursor::CursorStatementHook;
 use datafusion_postgres::hooks::set_show::SetShowHook;
 use datafusion_postgres::hooks::transactions::TransactionStatementHook;
-use datafusion_postgres::pgwire::api::auth::{
-    finish_authentication, protocol_negotiation, save_startup_parameters_to_metadata,
-    DefaultServerParameterProvider, ServerParameterProvider, StartupHandler,
-};
+use datafusion_postgres::pgwire::api::auth::StartupHandler;
 use datafusion_postgres::pgwire::api::cancel::{CancelHandler, DefaultCancelHandler};
 use datafusion_postgres::pgwire::api::portal::{Portal, PortalExecutionState};
 use datafusion_postgres::pgwire::api::query::{
@@ -27,22 +24,23 @@ use datafusion_postgres::pgwire::api::results::{Response, Tag};
 use datafusion_postgres::pgwire::api::store::{Entry, PortalStore};
 use datafusion_postgres::pgwire::api::{
     ClientInfo, ClientPortalStore, ConnectionHandle, ConnectionManager, ErrorHandler,
-    PgWireConnectionState, PgWireServerHandlers, PidSecretKeyGenerator,
-    RandomPidSecretKeyGenerator, DEFAULT_NAME,
+    PgWireConnectionState, PgWireServerHandlers, DEFAULT_NAME,
 };
 use datafusion_postgres::pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use datafusion_postgres::pgwire::messages::extendedquery::Execute;
 use datafusion_postgres::pgwire::messages::response::EmptyQueryResponse;
-use datafusion_postgres::pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
+use datafusion_postgres::pgwire::messages::PgWireBackendMessage;
 use datafusion_postgres::{DfSessionService, Parser, QueryHook};
 use futures::future::{select, Either};
 use futures::{FutureExt, Sink, SinkExt, Stream, StreamExt};
 use tracing::{error, info, warn};
 
+use super::access::AccessHook;
 use super::errors;
-use super::read_only::ReadOnlyHook;
 use super::show::ShowHook;
-use crate::pg_compat::settings;
+use super::startup::{SessionInfo, Startup};
+use super::watch::{Activity, Busy, Sessions};
+use crate::security::{Limits, Security};
 
 /// Longest SQL text put in a log line.
 const LOGGED_SQL_CHARS: usize = 300;
@@ -113,30 +111,44 @@ pub struct Handlers {
     startup: Arc<Startup>,
     cancel: Arc<DefaultCancelHandler>,
     errors: Arc<ErrorMapper>,
+    access: Arc<AccessHook>,
+    pub(super) sessions: Arc<Sessions>,
 }
 
 impl Handlers {
     pub fn new(ctx: Arc<SessionContext>) -> Self {
+        let access = Arc::new(AccessHook::default());
         let hooks: Vec<Arc<dyn QueryHook>> = vec![
-            Arc::new(ReadOnlyHook),
+            Arc::clone(&access) as Arc<dyn QueryHook>,
             Arc::new(ShowHook),
             Arc::new(CursorStatementHook),
             Arc::new(SetShowHook),
             Arc::new(TransactionStatementHook),
         ];
         let connections = Arc::new(ConnectionManager::new());
+        let sessions = Arc::new(Sessions::default());
         Handlers {
             frontend: Arc::new(Frontend {
                 inner: Arc::new(DfSessionService::new_with_hooks(ctx, hooks)),
                 default_timeout_ms: AtomicU64::new(0),
             }),
-            startup: Arc::new(Startup {
-                connections: Arc::clone(&connections),
-                pids: RandomPidSecretKeyGenerator::default(),
-            }),
+            startup: Arc::new(Startup::new(
+                Arc::clone(&connections),
+                Arc::clone(&sessions),
+            )),
             cancel: Arc::new(DefaultCancelHandler::new(connections)),
             errors: Arc::new(ErrorMapper),
+            access,
+            sessions,
         }
+    }
+
+    /// Authentication, roles and limits; `data_dir` is where admins' file access is confined.
+    pub fn set_security(&self, security: Security, data_dir: std::path::PathBuf) {
+        if let Ok(mut current) = self.startup.security.write() {
+            *current = Arc::new(security);
+        }
+        self.access.confine_to(data_dir);
     }
 }
 
@@ -168,77 +180,6 @@ impl PgWireServerHandlers for Handlers {
 
     fn cancel_handler(&self) -> Arc<impl CancelHandler> {
         Arc::clone(&self.cancel)
-    }
-}
-
-/// Accepts the connection (authentication arrives with the security work) and announces
-/// PostgreSQL-compatible server parameters.
-pub struct Startup {
-    connections: Arc<ConnectionManager>,
-    pids: RandomPidSecretKeyGenerator,
-}
-
-#[async_trait]
-impl StartupHandler for Startup {
-    async fn on_startup<C>(
-        &self,
-        client: &mut C,
-        message: PgWireFrontendMessage,
-    ) -> PgWireResult<()>
-    where
-        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
-        C::Error: Debug,
-        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
-    {
-        if let PgWireFrontendMessage::Startup(ref startup) = message {
-            protocol_negotiation(client, startup).await?;
-            save_startup_parameters_to_metadata(client, startup);
-            let (pid, secret_key) = self.pids.generate(client);
-            client.set_pid_and_secret_key(pid, secret_key.clone());
-            let (handle, guard) = self.connections.register(pid, secret_key);
-            client.session_extensions().insert(handle);
-            client.session_extensions().insert(guard);
-            finish_authentication(client, &ServerParams).await?;
-            let meta = client.metadata();
-            info!(
-                client = %client.socket_addr(),
-                user = meta.get("user").map(String::as_str).unwrap_or(""),
-                database = meta.get("database").map(String::as_str).unwrap_or(""),
-                application = meta.get("application_name").map(String::as_str).unwrap_or(""),
-                "connection accepted"
-            );
-        }
-        Ok(())
-    }
-}
-
-struct ServerParams;
-
-impl ServerParameterProvider for ServerParams {
-    fn server_parameters<C>(&self, client: &C) -> Option<std::collections::HashMap<String, String>>
-    where
-        C: ClientInfo,
-    {
-        let mut params = DefaultServerParameterProvider::default().server_parameters(client)?;
-        for name in [
-            "server_version",
-            "DateStyle",
-            "TimeZone",
-            "IntervalStyle",
-            "is_superuser",
-            "application_name",
-            "session_authorization",
-            "client_encoding",
-        ] {
-            if let Some(setting) = settings::find(name) {
-                params.insert(
-                    setting.name.to_owned(),
-                    setting.value(Some(client.metadata())),
-                );
-            }
-        }
-        params.remove("scram_iterations");
-        Some(params)
     }
 }
 
@@ -383,33 +324,73 @@ struct QueryLog {
     sql: String,
     started: Instant,
     rows: u64,
+    bytes: u64,
     failed: bool,
+    /// Keeps the session marked busy (for the idle timeout) while rows are produced.
+    _busy: Option<Arc<Busy>>,
 }
 
 impl Drop for QueryLog {
     fn drop(&mut self) {
         let ms = self.started.elapsed().as_secs_f64() * 1000.0;
         if self.failed {
-            info!(client = %self.client, duration_ms = format!("{ms:.1}"), rows = self.rows, sql = %self.sql, "query failed while streaming");
+            info!(client = %self.client, duration_ms = format!("{ms:.1}"), rows = self.rows, bytes = self.bytes, sql = %self.sql, "query failed while streaming");
         } else {
-            info!(client = %self.client, duration_ms = format!("{ms:.1}"), rows = self.rows, sql = %self.sql, "query");
+            info!(client = %self.client, duration_ms = format!("{ms:.1}"), rows = self.rows, bytes = self.bytes, sql = %self.sql, "query");
         }
     }
 }
 
-fn with_log(
-    response: Response,
+/// What a statement runs under: its start, statement_timeout, result limits and busy mark.
+struct RunContext {
     client: SocketAddr,
-    sql: &str,
     started: Instant,
     timeout: Option<Duration>,
-) -> Response {
+    limits: Limits,
+    busy: Option<Arc<Busy>>,
+}
+
+impl RunContext {
+    fn new<C: ClientInfo>(client: &C, timeout: Option<Duration>) -> Self {
+        let extensions = client.session_extensions();
+        RunContext {
+            client: client.socket_addr(),
+            started: Instant::now(),
+            timeout,
+            limits: extensions
+                .get::<SessionInfo>()
+                .map(|s| s.limits)
+                .unwrap_or_default(),
+            busy: extensions
+                .get::<Arc<Activity>>()
+                .map(|a| Arc::new(a.begin())),
+        }
+    }
+}
+
+fn limit_error(what: &str, limit: u64) -> PgWireError {
+    PgWireError::UserError(Box::new(ErrorInfo::new(
+        "ERROR".to_owned(),
+        "53400".to_owned(),
+        format!(
+            "the result exceeds this user's {what} limit ({limit}); add a LIMIT or aggregate \
+             further, or ask an administrator to raise {what} in the server's config"
+        ),
+    )))
+}
+
+fn with_log(response: Response, sql: &str, run: &RunContext) -> Response {
+    let started = run.started;
+    let timeout = run.timeout;
+    let limits = run.limits;
     let mut log = QueryLog {
-        client,
+        client: run.client,
         sql: shorten(sql),
         started,
         rows: 0,
+        bytes: 0,
         failed: false,
+        _busy: run.busy.clone(),
     };
     match response {
         Response::Query(mut query) => {
@@ -426,8 +407,23 @@ fn with_log(
                 // Borrow the whole struct so the closure owns it (not copies of its fields) and
                 // the line is logged when the stream is dropped.
                 let log: &mut QueryLog = &mut log;
+                if log.failed {
+                    return row;
+                }
                 match &row {
-                    Ok(_) => log.rows += 1,
+                    Ok(data) => {
+                        log.rows += 1;
+                        log.bytes += data.data.len() as u64;
+                        let over = match (limits.max_result_rows, limits.max_result_bytes) {
+                            (Some(max), _) if log.rows > max => Some(("max_result_rows", max)),
+                            (_, Some(max)) if log.bytes > max => Some(("max_result_bytes", max)),
+                            _ => None,
+                        };
+                        if let Some((what, max)) = over {
+                            log.failed = true;
+                            return Err(limit_error(what, max));
+                        }
+                    }
                     Err(_) => log.failed = true,
                 }
                 row
@@ -447,12 +443,11 @@ impl SimpleQueryHandler for Frontend {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let started = Instant::now();
-        let peer = client.socket_addr();
         if let Some(response) = self.set_timeout(client, query) {
             return response.map(|r| vec![r]);
         }
-        let timeout = self.timeout(client);
+        let context = RunContext::new(client, self.timeout(client));
+        let (started, peer, timeout) = (context.started, context.client, context.timeout);
         let run = std::panic::AssertUnwindSafe(<DfSessionService as SimpleQueryHandler>::do_query(
             &self.inner,
             client,
@@ -470,7 +465,7 @@ impl SimpleQueryHandler for Frontend {
         match run {
             Ok(responses) => Ok(responses
                 .into_iter()
-                .map(|r| with_log(r, peer, query, started, timeout))
+                .map(|r| with_log(r, query, &context))
                 .collect()),
             Err(e) => {
                 let ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -595,13 +590,12 @@ impl ExtendedQueryHandler for Frontend {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let started = Instant::now();
-        let peer = client.socket_addr();
         let sql = portal.statement.statement.0.clone();
         if let Some(response) = self.set_timeout(client, &sql) {
             return response;
         }
-        let timeout = self.timeout(client);
+        let context = RunContext::new(client, self.timeout(client));
+        let (started, peer, timeout) = (context.started, context.client, context.timeout);
         let run =
             std::panic::AssertUnwindSafe(<DfSessionService as ExtendedQueryHandler>::do_query(
                 &self.inner,
@@ -618,7 +612,7 @@ impl ExtendedQueryHandler for Frontend {
             None => run.await,
         };
         match run.unwrap_or_else(|payload| Err(panic_error(payload, &sql))) {
-            Ok(response) => Ok(with_log(response, peer, &sql, started, timeout)),
+            Ok(response) => Ok(with_log(response, &sql, &context)),
             Err(e) => {
                 let ms = started.elapsed().as_secs_f64() * 1000.0;
                 info!(client = %peer, duration_ms = format!("{ms:.1}"), sql = %shorten(&sql), "query rejected");

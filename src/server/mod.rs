@@ -1,15 +1,20 @@
 //! The Postgres front end: a TCP listener handing each connection to pgwire with our handlers.
 
+mod access;
 mod errors;
 mod handlers;
-mod read_only;
 mod show;
+mod startup;
+mod watch;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use datafusion::prelude::SessionContext;
 use datafusion_postgres::pgwire::tokio::process_socket;
+use tokio_rustls::TlsAcceptor;
+
+use crate::security::Security;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
@@ -23,6 +28,8 @@ pub struct Server {
     handlers: Arc<Handlers>,
     slots: Arc<Semaphore>,
     max_connections: usize,
+    tls: Option<TlsAcceptor>,
+    idle_timeout: std::time::Duration,
 }
 
 impl Server {
@@ -34,7 +41,29 @@ impl Server {
             handlers: Arc::new(Handlers::new(ctx)),
             slots: Arc::new(Semaphore::new(crate::config::DEFAULT_MAX_CONNECTIONS)),
             max_connections: crate::config::DEFAULT_MAX_CONNECTIONS,
+            tls: None,
+            idle_timeout: std::time::Duration::ZERO,
         })
+    }
+
+    /// Who may connect (trust or SCRAM users), their roles and limits; TLS if an acceptor is
+    /// given; file paths in statements confined to `data_dir`.
+    pub fn with_security(
+        mut self,
+        security: Security,
+        tls: Option<TlsAcceptor>,
+        data_dir: std::path::PathBuf,
+    ) -> Self {
+        self.handlers.set_security(security, data_dir);
+        self.tls = tls;
+        self
+    }
+
+    /// Sessions idle longer than this (no statement running) are closed with FATAL 57P05;
+    /// zero = never.
+    pub fn with_idle_session_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.idle_timeout = timeout;
+        self
     }
 
     /// At most `n` connections at once; the next client gets SQLSTATE 53300, as PostgreSQL
@@ -93,11 +122,11 @@ impl Server {
                 continue;
             };
             let handlers = Arc::clone(&self.handlers);
+            let tls = self.tls.clone();
+            let idle_timeout = self.idle_timeout;
             tokio::spawn(async move {
                 debug!(client = %peer, "connection opened");
-                if let Err(e) = process_socket(socket, None, handlers).await {
-                    debug!(client = %peer, error = %e, "connection ended with an error");
-                }
+                serve_connection(socket, peer, tls, handlers, idle_timeout).await;
                 drop(slot);
                 debug!(client = %peer, "connection closed");
             });
@@ -121,6 +150,105 @@ impl Server {
     }
 }
 
+/// Runs one connection: pgwire's message loop, watched for idleness and for the client hanging
+/// up while a statement computes (either ends the connection, and with it any running query).
+async fn serve_connection(
+    socket: TcpStream,
+    peer: SocketAddr,
+    tls: Option<TlsAcceptor>,
+    handlers: Arc<Handlers>,
+    idle_timeout: std::time::Duration,
+) {
+    let sessions = Arc::clone(&handlers.sessions);
+    let activity = sessions.open(peer);
+    // A second handle on the socket lets the watcher peek for a hang-up and send the idle
+    // FATAL message after pgwire's side has been dropped.
+    let (socket, spare) = match socket.into_std() {
+        Ok(std) => {
+            let spare = std.try_clone().ok();
+            match TcpStream::from_std(std) {
+                Ok(socket) => (socket, spare),
+                Err(e) => {
+                    debug!(client = %peer, error = %e, "cannot register the connection");
+                    sessions.close(peer);
+                    return;
+                }
+            }
+        }
+        Err(e) => {
+            debug!(client = %peer, error = %e, "cannot register the connection");
+            sessions.close(peer);
+            return;
+        }
+    };
+    let ending = {
+        let work = process_socket(socket, tls, handlers);
+        tokio::pin!(work);
+        match &spare {
+            Some(spare) => tokio::select! {
+                result = &mut work => {
+                    if let Err(e) = result {
+                        debug!(client = %peer, error = %e, "connection ended with an error");
+                    }
+                    None
+                }
+                ending = watch::watch(&activity, idle_timeout, spare) => Some(ending),
+            },
+            None => {
+                if let Err(e) = work.await {
+                    debug!(client = %peer, error = %e, "connection ended with an error");
+                }
+                None
+            }
+        }
+    };
+    match ending {
+        Some(watch::Ending::Idle) => {
+            info!(client = %peer, "closing the session: idle_session_timeout reached");
+            if let (Some(spare), false) = (spare, activity.is_secure()) {
+                if let Ok(mut spare) = TcpStream::from_std(spare) {
+                    let goodbye = async {
+                        spare
+                            .write_all(&error_message(
+                                "FATAL",
+                                "57P05",
+                                "terminating connection due to idle-session timeout",
+                            ))
+                            .await?;
+                        spare.shutdown().await
+                    };
+                    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), goodbye).await;
+                }
+            }
+        }
+        Some(watch::Ending::HungUp) => {
+            info!(client = %peer, "client disconnected while its statement ran; stopped it");
+        }
+        None => {}
+    }
+    sessions.close(peer);
+}
+
+/// A backend ErrorResponse message, for the few cases answered outside pgwire.
+fn error_message(severity: &str, code: &str, message: &str) -> Vec<u8> {
+    let mut fields = Vec::new();
+    for (tag, value) in [
+        (b'S', severity),
+        (b'V', severity),
+        (b'C', code),
+        (b'M', message),
+    ] {
+        fields.push(tag);
+        fields.extend_from_slice(value.as_bytes());
+        fields.push(0);
+    }
+    fields.push(0);
+    let mut out = vec![b'E'];
+    out.extend_from_slice(&((fields.len() + 4) as u32).to_be_bytes());
+    out.extend_from_slice(&fields);
+    out
+}
+
 /// Answers a client over the connection limit the way PostgreSQL does: decline TLS if asked,
 /// read its startup packet, send a FATAL 53300 ErrorResponse, close. Bounded in time and size
 /// so a silent or hostile client cannot hold the task.
@@ -142,24 +270,11 @@ async fn refuse(mut socket: TcpStream) {
             }
             break;
         }
-        let mut fields = Vec::new();
-        for (tag, value) in [
-            (b'S', "FATAL"),
-            (b'V', "FATAL"),
-            (b'C', "53300"),
-            (
-                b'M',
-                "sorry, too many clients already (max_connections reached); try again later",
-            ),
-        ] {
-            fields.push(tag);
-            fields.extend_from_slice(value.as_bytes());
-            fields.push(0);
-        }
-        fields.push(0);
-        let mut message = vec![b'E'];
-        message.extend_from_slice(&((fields.len() + 4) as u32).to_be_bytes());
-        message.extend_from_slice(&fields);
+        let message = error_message(
+            "FATAL",
+            "53300",
+            "sorry, too many clients already (max_connections reached); try again later",
+        );
         socket.write_all(&message).await?;
         socket.shutdown().await
     };

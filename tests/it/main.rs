@@ -15,6 +15,7 @@ mod isolation;
 mod limits;
 mod psql;
 mod read_only;
+mod security;
 mod segmentation;
 mod support;
 mod wire;

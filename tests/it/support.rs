@@ -36,6 +36,11 @@ pub struct TestServer {
     pub config: Config,
     pub setup: fn(&datafusion::prelude::SessionContext),
     pub configure: fn(sightline::server::Server) -> sightline::server::Server,
+    /// Users and roles (default: trust, read-only); file paths are confined to `data`.
+    pub security: sightline::security::Security,
+    /// TLS certificate and key (PEM).
+    pub tls: Option<(PathBuf, PathBuf)>,
+    pub idle_session_timeout: std::time::Duration,
     pub shutdown: Option<(
         tokio::sync::oneshot::Receiver<()>,
         std::time::Duration,
@@ -53,6 +58,9 @@ impl Default for TestServer {
             },
             setup: |_| {},
             configure: |s| s,
+            security: sightline::security::Security::default(),
+            tls: None,
+            idle_session_timeout: std::time::Duration::ZERO,
             shutdown: None,
         }
     }
@@ -77,7 +85,12 @@ pub fn spawn_server(server: TestServer) -> SocketAddr {
             )
             .await
             .expect("bind");
-            let bound = (server.configure)(bound);
+            let tls = server.tls.as_ref().map(|(cert, key)| {
+                sightline::security::tls::acceptor(cert, key).expect("TLS certificate")
+            });
+            let bound = (server.configure)(bound)
+                .with_security(server.security, tls, server.data.clone())
+                .with_idle_session_timeout(server.idle_session_timeout);
             tx.send(bound.local_addr().unwrap()).unwrap();
             match server.shutdown {
                 None => bound.run().await.expect("server"),
