@@ -18,7 +18,8 @@ use datafusion_postgres::pgwire::api::auth::StartupHandler;
 use datafusion_postgres::pgwire::api::cancel::{CancelHandler, DefaultCancelHandler};
 use datafusion_postgres::pgwire::api::portal::{Portal, PortalExecutionState};
 use datafusion_postgres::pgwire::api::query::{
-    send_execution_response, send_query_response, ExtendedQueryHandler, SimpleQueryHandler,
+    send_execution_response, send_query_response, send_ready_for_query, ExtendedQueryHandler,
+    SimpleQueryHandler,
 };
 use datafusion_postgres::pgwire::api::results::{Response, Tag};
 use datafusion_postgres::pgwire::api::store::{Entry, PortalStore};
@@ -29,6 +30,7 @@ use datafusion_postgres::pgwire::api::{
 use datafusion_postgres::pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use datafusion_postgres::pgwire::messages::extendedquery::Execute;
 use datafusion_postgres::pgwire::messages::response::EmptyQueryResponse;
+use datafusion_postgres::pgwire::messages::simplequery::Query;
 use datafusion_postgres::pgwire::messages::PgWireBackendMessage;
 use datafusion_postgres::{DfSessionService, Parser, QueryHook};
 use futures::future::{select, Either};
@@ -434,8 +436,101 @@ fn with_log(response: Response, sql: &str, run: &RunContext) -> Response {
     }
 }
 
+/// Resolves when a CancelRequest for this connection arrives (never without a handle).
+async fn cancel_signal<C: ClientInfo>(
+    client: &C,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+    match client.session_extensions().get::<Arc<ConnectionHandle>>() {
+        Some(handle) => {
+            let rx = handle.start_query().await;
+            Box::pin(async move {
+                // A dropped sender (the next statement took over) is not a cancel.
+                if rx.await.is_err() {
+                    futures::future::pending::<()>().await;
+                }
+            })
+        }
+        None => Box::pin(futures::future::pending()),
+    }
+}
+
 #[async_trait]
 impl SimpleQueryHandler for Frontend {
+    /// pgwire's default only lets a CancelRequest stop a query while it is planned; this also
+    /// stops it while its rows are sent (psql's Ctrl-C on a long result).
+    async fn on_query<C>(&self, client: &mut C, query: Query) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if !matches!(client.state(), PgWireConnectionState::ReadyForQuery) {
+            return Err(PgWireError::NotReadyForQuery);
+        }
+        let sql = query.query;
+        if sql
+            .trim_matches(|c: char| c == ';' || c.is_whitespace())
+            .is_empty()
+        {
+            return self._on_query(client, Query::new(sql)).await;
+        }
+        let mut transaction_status = client.transaction_status();
+        client.set_state(PgWireConnectionState::QueryInProgress);
+        let mut cancel = cancel_signal(client).await;
+        let responses = {
+            let run = std::pin::pin!(<Self as SimpleQueryHandler>::do_query(self, client, &sql));
+            match select(run, cancel.as_mut()).await {
+                Either::Left((result, _)) => result?,
+                Either::Right(_) => return Err(PgWireError::QueryCanceled),
+            }
+        };
+        for response in responses {
+            match response {
+                Response::EmptyQuery => {
+                    client
+                        .feed(PgWireBackendMessage::EmptyQueryResponse(
+                            EmptyQueryResponse::new(),
+                        ))
+                        .await?;
+                }
+                Response::Query(results) => {
+                    let send = std::pin::pin!(send_query_response(client, results, true));
+                    match select(send, cancel.as_mut()).await {
+                        Either::Left((result, _)) => result?,
+                        Either::Right(_) => return Err(PgWireError::QueryCanceled),
+                    }
+                }
+                Response::Execution(tag) => send_execution_response(client, tag).await?,
+                Response::TransactionStart(tag) => {
+                    send_execution_response(client, tag).await?;
+                    transaction_status = transaction_status.to_in_transaction_state();
+                }
+                Response::TransactionEnd(tag) => {
+                    send_execution_response(client, tag).await?;
+                    transaction_status = transaction_status.to_idle_state();
+                }
+                Response::Error(err) => {
+                    client
+                        .feed(PgWireBackendMessage::ErrorResponse((*err).into()))
+                        .await?;
+                    transaction_status = transaction_status.to_error_state();
+                }
+                Response::CopyIn(_) | Response::CopyOut(_) | Response::CopyBoth(_) => {
+                    return Err(PgWireError::UserError(Box::new(ErrorInfo::new(
+                        "ERROR".to_owned(),
+                        "0A000".to_owned(),
+                        "COPY to or from the client is not supported; fetch the rows with a query (psql: \\copy (SELECT …) TO file)".to_owned(),
+                    ))));
+                }
+            }
+        }
+        client.set_state(PgWireConnectionState::ReadyForQuery);
+        client.set_transaction_status(transaction_status);
+        send_ready_for_query(client, transaction_status).await?;
+        Ok(())
+    }
+
     async fn do_query<C>(&self, client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
@@ -510,17 +605,7 @@ impl ExtendedQueryHandler for Frontend {
         let mut transaction_status = client.transaction_status();
         client.set_state(PgWireConnectionState::QueryInProgress);
 
-        // Resolves when a CancelRequest for this connection arrives (never without a handle).
-        let mut cancel: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> =
-            match client.session_extensions().get::<Arc<ConnectionHandle>>() {
-                Some(handle) => {
-                    let rx = handle.start_query().await;
-                    Box::pin(async move {
-                        let _ = rx.await;
-                    })
-                }
-                None => Box::pin(futures::future::pending()),
-            };
+        let mut cancel = cancel_signal(client).await;
         let response = {
             let query = std::pin::pin!(<Self as ExtendedQueryHandler>::do_query(
                 self,

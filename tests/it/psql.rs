@@ -98,3 +98,83 @@ fn psql_df_lists_sightline_functions() {
         "{description}"
     );
 }
+
+/// psql's Ctrl-C sends a CancelRequest; a long simple-protocol query stops with 57014.
+#[test]
+fn psql_ctrl_c_cancels_a_long_query() {
+    let addr = demo_server();
+    let mut child = Command::new("psql")
+        .arg(format!(
+            "host={} port={} user=sightline dbname=sightline",
+            addr.ip(),
+            addr.port()
+        ))
+        .args([
+            "-X",
+            "-A",
+            "-t",
+            "-c",
+            "SELECT count(*) FROM range(0, 200000000000) WHERE value % 7 = 3",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("psql is installed (.ci/run installs postgresql-client)");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = std::time::Instant::now();
+    let out = loop {
+        if child.try_wait().unwrap().is_some() {
+            break child.wait_with_output().unwrap();
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "psql did not return after Ctrl-C"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("canceling statement due to user request"),
+        "{stderr}"
+    );
+    // The server keeps serving.
+    assert_eq!(
+        psql(&["-A", "-t", "-c", "SELECT 'still here'"]).trim(),
+        "still here"
+    );
+}
+
+/// A CancelRequest also stops a simple-protocol query while its rows are being sent.
+#[tokio::test]
+async fn cancel_stops_a_simple_protocol_stream() {
+    use futures::StreamExt;
+    let client = crate::support::connect(demo_server()).await;
+    let token = client.cancel_token();
+    let canceller = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        token.cancel_query(tokio_postgres::NoTls).await.unwrap();
+    });
+    let mut stream = Box::pin(
+        client
+            .simple_query_raw("SELECT value FROM range(0, 2000000000)")
+            .await
+            .unwrap(),
+    );
+    let outcome = tokio::time::timeout(std::time::Duration::from_secs(120), async {
+        while let Some(item) = stream.next().await {
+            item?;
+        }
+        Ok::<(), tokio_postgres::Error>(())
+    })
+    .await
+    .expect("the cancelled query ends promptly");
+    canceller.await.unwrap();
+    let err = outcome.expect_err("2 billion rows cannot all arrive before the cancel");
+    assert_eq!(crate::support::sqlstate(&err), "57014");
+    crate::support::assert_usable(&client).await;
+}
