@@ -58,6 +58,17 @@ pub struct FileConfig {
     pub tls: Option<TlsFileConfig>,
     #[serde(default)]
     pub users: Vec<UserFileConfig>,
+    /// `[role_limits.read_only]` / `[role_limits.admin]`: result limits by role, between the
+    /// server-wide defaults and a user's own.
+    #[serde(default)]
+    pub role_limits: std::collections::HashMap<Role, LimitsFileConfig>,
+}
+
+#[derive(Debug, Default, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsFileConfig {
+    pub max_result_rows: Option<u64>,
+    pub max_result_bytes: Option<u64>,
 }
 
 /// `[auth]`: how clients prove who they are.
@@ -230,9 +241,13 @@ impl Config {
 /// The `[auth]`, `[tls]` and `[[users]]` sections, checked: trust must be asked for by name
 /// unless the server only listens on loopback, and every password must be a SCRAM verifier.
 fn security(file: &FileConfig, listen: SocketAddr) -> Result<Security, ConfigError> {
-    let defaults = Limits {
-        max_result_rows: file.max_result_rows,
-        max_result_bytes: file.max_result_bytes,
+    // A user's own limit, else its role's, else the server-wide one.
+    let for_role = |role: Role| {
+        let r = file.role_limits.get(&role).copied().unwrap_or_default();
+        Limits {
+            max_result_rows: r.max_result_rows.or(file.max_result_rows),
+            max_result_bytes: r.max_result_bytes.or(file.max_result_bytes),
+        }
     };
     let mut users = std::collections::HashMap::new();
     for u in &file.users {
@@ -243,12 +258,13 @@ fn security(file: &FileConfig, listen: SocketAddr) -> Result<Security, ConfigErr
         }
         let verifier = Verifier::parse(&u.password)
             .map_err(|e| ConfigError::Auth(format!("user {:?}: password: {e}", u.name)))?;
+        let role_limits = for_role(u.role);
         let user = User {
             verifier,
             role: u.role,
             limits: Limits {
-                max_result_rows: u.max_result_rows.or(defaults.max_result_rows),
-                max_result_bytes: u.max_result_bytes.or(defaults.max_result_bytes),
+                max_result_rows: u.max_result_rows.or(role_limits.max_result_rows),
+                max_result_bytes: u.max_result_bytes.or(role_limits.max_result_bytes),
             },
         };
         if users.insert(u.name.clone(), user).is_some() {
@@ -298,7 +314,7 @@ fn security(file: &FileConfig, listen: SocketAddr) -> Result<Security, ConfigErr
         } else {
             Role::Admin
         });
-    security.trust_limits = defaults;
+    security.trust_limits = for_role(security.trust_role);
     security.require_tls = file.tls.as_ref().is_some_and(|t| t.require);
     Ok(security)
 }
@@ -416,6 +432,24 @@ mod tests {
             Limits {
                 max_result_rows: Some(10),
                 max_result_bytes: Some(5)
+            }
+        );
+        let layered = format!(
+            "max_result_rows = 10\n[role_limits.read_only]\nmax_result_rows = 20\nmax_result_bytes = 30\n[[users]]\nname = \"r\"\npassword = \"{hash}\"\nmax_result_bytes = 40\n[[users]]\nname = \"w\"\npassword = \"{hash}\"\nrole = \"admin\""
+        );
+        let cfg = Config::resolve(toml::from_str(&layered).unwrap(), Overrides::default()).unwrap();
+        assert_eq!(
+            cfg.security.users["r"].limits,
+            Limits {
+                max_result_rows: Some(20),
+                max_result_bytes: Some(40)
+            }
+        );
+        assert_eq!(
+            cfg.security.users["w"].limits,
+            Limits {
+                max_result_rows: Some(10),
+                max_result_bytes: None
             }
         );
         let plain = "[[users]]\nname = \"a\"\npassword = \"hunter2\"";

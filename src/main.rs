@@ -54,7 +54,7 @@ struct CommonArgs {
     /// TOML configuration file (keys: listen, data, cache_dir, log_level, target_partitions,
     /// batch_size, max_connections, statement_timeout_ms, shutdown_grace_secs,
     /// memory_limit_mb, idle_session_timeout_ms, max_result_rows, max_result_bytes; sections
-    /// [auth], [tls], [[users]], [demo]; see the README). Flags and SIGHTLINE_* variables
+    /// [auth], [tls], [[users]], [role_limits.<role>], [demo]; see the README). Flags and SIGHTLINE_* variables
     /// override it.
     #[arg(long, env = "SIGHTLINE_CONFIG")]
     config: Option<PathBuf>,

@@ -13,7 +13,7 @@ use serde::Deserialize;
 pub use scram::Verifier;
 
 /// What a session may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Queries only: SELECT, EXPLAIN, SHOW, SET, transactions and cursors.
