@@ -54,9 +54,10 @@ pub fn harness() -> &'static Harness {
         let scalars = own(state.scalar_functions().keys().cloned().collect(), &|n| {
             fresh_state.scalar_functions().contains_key(n)
         });
-        let aggregates = own(state.aggregate_functions().keys().cloned().collect(), &|n| {
-            fresh_state.aggregate_functions().contains_key(n)
-        });
+        let aggregates = own(
+            state.aggregate_functions().keys().cloned().collect(),
+            &|n| fresh_state.aggregate_functions().contains_key(n),
+        );
         let windows = own(state.window_functions().keys().cloned().collect(), &|n| {
             fresh_state.window_functions().contains_key(n)
         });

@@ -95,7 +95,10 @@ fn generated(h: &harness::Harness, data: &[u8]) -> Option<String> {
     let order = b.pick(columns).cloned().unwrap_or_default();
     let part = b.pick(columns).cloned().unwrap_or_default();
     Some(match kind {
-        0 => format!("SELECT {}({args}) FROM {table} LIMIT 50", b.pick(&h.scalars)?),
+        0 => format!(
+            "SELECT {}({args}) FROM {table} LIMIT 50",
+            b.pick(&h.scalars)?
+        ),
         1 => format!(
             "SELECT {part}, {}({args}) FROM {table} GROUP BY {part} LIMIT 50",
             b.pick(&h.aggregates)?
@@ -130,13 +133,19 @@ fuzz_target!(|data: &[u8]| {
             *guard = Some(h.connect().await);
         }
         let Some(client) = guard.as_ref() else { return };
-        let outcome = tokio::time::timeout(Duration::from_secs(30), client.simple_query(&sql)).await;
+        let outcome =
+            tokio::time::timeout(Duration::from_secs(30), client.simple_query(&sql)).await;
         match outcome {
             Err(_) => panic!("statement ran past statement_timeout (2 s) by 28 s: {sql}"),
             Ok(Ok(_)) => {}
             Ok(Err(e)) => {
                 if let Some(db) = e.as_db_error() {
-                    assert_ne!(db.code().code(), "XX000", "internal error for {sql}: {}", db.message());
+                    assert_ne!(
+                        db.code().code(),
+                        "XX000",
+                        "internal error for {sql}: {}",
+                        db.message()
+                    );
                 } else if client.is_closed() {
                     panic!("the server closed the connection after: {sql}\n{e}");
                 }

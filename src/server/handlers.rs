@@ -16,6 +16,7 @@ use datafusion_postgres::hooks::set_show::SetShowHook;
 use datafusion_postgres::hooks::transactions::TransactionStatementHook;
 use datafusion_postgres::pgwire::api::auth::StartupHandler;
 use datafusion_postgres::pgwire::api::cancel::{CancelHandler, DefaultCancelHandler};
+use datafusion_postgres::pgwire::api::copy::send_copy_out_response;
 use datafusion_postgres::pgwire::api::portal::{Portal, PortalExecutionState};
 use datafusion_postgres::pgwire::api::query::{
     send_execution_response, send_query_response, send_ready_for_query, ExtendedQueryHandler,
@@ -38,6 +39,7 @@ use futures::{FutureExt, Sink, SinkExt, Stream, StreamExt};
 use tracing::{error, info, warn};
 
 use super::access::AccessHook;
+use super::copy_out;
 use super::errors;
 use super::show::ShowHook;
 use super::startup::{SessionInfo, Startup};
@@ -436,6 +438,14 @@ fn with_log(response: Response, sql: &str, run: &RunContext) -> Response {
     }
 }
 
+fn copy_in_error() -> PgWireError {
+    PgWireError::UserError(Box::new(ErrorInfo::new(
+        "ERROR".to_owned(),
+        "0A000".to_owned(),
+        "COPY FROM STDIN is not supported: the data is read-only (place Parquet files in the data directory)".to_owned(),
+    )))
+}
+
 /// Resolves when a CancelRequest for this connection arrives (never without a handle).
 async fn cancel_signal<C: ClientInfo>(
     client: &C,
@@ -516,12 +526,15 @@ impl SimpleQueryHandler for Frontend {
                         .await?;
                     transaction_status = transaction_status.to_error_state();
                 }
-                Response::CopyIn(_) | Response::CopyOut(_) | Response::CopyBoth(_) => {
-                    return Err(PgWireError::UserError(Box::new(ErrorInfo::new(
-                        "ERROR".to_owned(),
-                        "0A000".to_owned(),
-                        "COPY to or from the client is not supported; fetch the rows with a query (psql: \\copy (SELECT …) TO file)".to_owned(),
-                    ))));
+                Response::CopyOut(copy) => {
+                    let send = std::pin::pin!(send_copy_out_response(client, copy));
+                    match select(send, cancel.as_mut()).await {
+                        Either::Left((result, _)) => result?,
+                        Either::Right(_) => return Err(PgWireError::QueryCanceled),
+                    }
+                }
+                Response::CopyIn(_) | Response::CopyBoth(_) => {
+                    return Err(copy_in_error());
                 }
             }
         }
@@ -540,6 +553,27 @@ impl SimpleQueryHandler for Frontend {
     {
         if let Some(response) = self.set_timeout(client, query) {
             return response.map(|r| vec![r]);
+        }
+        if let Some(copy) = copy_out::parse(query) {
+            let copy = copy.map_err(|why| {
+                PgWireError::UserError(Box::new(ErrorInfo::new(
+                    "ERROR".to_owned(),
+                    "0A000".to_owned(),
+                    why,
+                )))
+            })?;
+            // The rows come from the query path, with its hooks, limits and timeout.
+            let responses =
+                <Self as SimpleQueryHandler>::do_query(self, client, &copy.select).await?;
+            return Ok(responses
+                .into_iter()
+                .map(|r| match r {
+                    Response::Query(rows) => {
+                        Response::CopyOut(copy_out::into_copy(rows, copy.format.clone()))
+                    }
+                    other => other,
+                })
+                .collect());
         }
         let context = RunContext::new(client, self.timeout(client));
         let (started, peer, timeout) = (context.started, context.client, context.timeout);
@@ -654,7 +688,7 @@ impl ExtendedQueryHandler for Frontend {
                 return Err(PgWireError::UserError(Box::new(ErrorInfo::new(
                     "ERROR".to_owned(),
                     "0A000".to_owned(),
-                    "COPY is not supported in the extended query protocol".to_owned(),
+                    "COPY is not supported in the extended query protocol; send it as a simple query".to_owned(),
                 ))));
             }
         }

@@ -1,6 +1,7 @@
 //! The Postgres front end: a TCP listener handing each connection to pgwire with our handlers.
 
 mod access;
+mod copy_out;
 mod errors;
 mod handlers;
 mod show;
