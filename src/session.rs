@@ -42,12 +42,15 @@ pub fn build_context(config: &Config, data_dir: &Path) -> Result<SessionContext>
         Arc::new(CatalogStore::new(Arc::clone(&quarantine))),
     );
 
-    let session_config = SessionConfig::new()
+    let mut session_config = SessionConfig::new()
         .with_information_schema(true)
         .with_create_default_catalog_and_schema(false)
         .with_default_catalog_and_schema(CATALOG, SCHEMA)
         .with_target_partitions(config.target_partitions)
         .with_batch_size(config.batch_size);
+    // As PostgreSQL with TimeZone = UTC: `timestamptz` literals, casts and now() keep their zone
+    // (and go out as timestamptz) instead of becoming zone-less timestamps.
+    session_config.options_mut().execution.time_zone = Some("UTC".to_string());
     let state = SessionStateBuilder::new()
         .with_config(session_config)
         .with_runtime_env(runtime)

@@ -22,7 +22,8 @@ use datafusion_postgres::pgwire::api::query::{
     send_execution_response, send_query_response, send_ready_for_query, ExtendedQueryHandler,
     SimpleQueryHandler,
 };
-use datafusion_postgres::pgwire::api::results::{Response, Tag};
+use datafusion_postgres::pgwire::api::results::{DescribePortalResponse, Response, Tag};
+use datafusion_postgres::pgwire::api::stmt::QueryParser;
 use datafusion_postgres::pgwire::api::store::{Entry, PortalStore};
 use datafusion_postgres::pgwire::api::{
     ClientInfo, ClientPortalStore, ConnectionHandle, ConnectionManager, ErrorHandler,
@@ -41,6 +42,7 @@ use tracing::{error, info, warn};
 use super::access::AccessHook;
 use super::copy_out;
 use super::errors;
+use super::savepoints::SavepointHook;
 use super::show::ShowHook;
 use super::startup::{SessionInfo, Startup};
 use super::watch::{Activity, Busy, Sessions};
@@ -124,6 +126,7 @@ impl Handlers {
         let access = Arc::new(AccessHook::default());
         let hooks: Vec<Arc<dyn QueryHook>> = vec![
             Arc::clone(&access) as Arc<dyn QueryHook>,
+            Arc::new(SavepointHook),
             Arc::new(ShowHook),
             Arc::new(CursorStatementHook),
             Arc::new(SetShowHook),
@@ -485,7 +488,6 @@ impl SimpleQueryHandler for Frontend {
         {
             return self._on_query(client, Query::new(sql)).await;
         }
-        let mut transaction_status = client.transaction_status();
         client.set_state(PgWireConnectionState::QueryInProgress);
         let mut cancel = cancel_signal(client).await;
         let responses = {
@@ -495,6 +497,9 @@ impl SimpleQueryHandler for Frontend {
                 Either::Right(_) => return Err(PgWireError::QueryCanceled),
             }
         };
+        // Read after running: a hook may change it (ROLLBACK TO SAVEPOINT clears an aborted
+        // transaction).
+        let mut transaction_status = client.transaction_status();
         for response in responses {
             match response {
                 Response::EmptyQuery => {
@@ -614,6 +619,32 @@ impl ExtendedQueryHandler for Frontend {
         self.inner.query_parser()
     }
 
+    /// A portal that is already running (a `DECLARE`d cursor, or a row-limited Execute) is
+    /// described by its live result; others by planning their statement. psycopg describes
+    /// its server-side cursors this way, and a wrong (empty) description crashes its C code.
+    async fn do_describe_portal<C>(
+        &self,
+        _client: &mut C,
+        target: &Portal<Self::Statement>,
+    ) -> PgWireResult<DescribePortalResponse>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if let PortalExecutionState::Suspended(running) = &*target.state().lock().await {
+            return Ok(DescribePortalResponse::new(
+                running.row_schema().as_ref().clone(),
+            ));
+        }
+        let schema = self.query_parser().get_result_schema(
+            &target.statement.statement,
+            Some(&target.result_column_format),
+        )?;
+        Ok(DescribePortalResponse::new(schema))
+    }
+
     /// pgwire's default `Execute` collects every row of a portal into memory before sending
     /// when the client asks for all rows (`max_rows = 0`, what most drivers do). This streams
     /// them instead, and lets a CancelRequest stop the query while rows are being sent.
@@ -636,7 +667,6 @@ impl ExtendedQueryHandler for Frontend {
         if !matches!(client.state(), PgWireConnectionState::ReadyForQuery) {
             return Err(PgWireError::NotReadyForQuery);
         }
-        let mut transaction_status = client.transaction_status();
         client.set_state(PgWireConnectionState::QueryInProgress);
 
         let mut cancel = cancel_signal(client).await;
@@ -652,6 +682,7 @@ impl ExtendedQueryHandler for Frontend {
                 Either::Right(_) => return Err(PgWireError::QueryCanceled),
             }
         };
+        let mut transaction_status = client.transaction_status();
         match response {
             Response::Query(results) => {
                 *portal.state.lock().await = PortalExecutionState::Finished;
