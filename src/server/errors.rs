@@ -122,6 +122,11 @@ fn arrow_code(err: &ArrowError) -> &'static str {
         ArrowError::ArithmeticOverflow(_) => "22003",
         ArrowError::MemoryError(_) => "53200",
         ArrowError::IoError(..) => "58030",
+        // e.g. `-ts`: PostgreSQL's "operator does not exist".
+        ArrowError::InvalidArgumentError(msg) if msg.contains("Invalid arithmetic operation") => {
+            "42883"
+        }
+        ArrowError::InvalidArgumentError(_) => "22023",
         _ => "XX000",
     }
 }
@@ -149,6 +154,11 @@ mod tests {
         assert_eq!(code_of("SELECT nope FROM (VALUES (1)) t(a)").await, "42703");
         assert_eq!(code_of("SELECT safe_divide('a', 'b', 'c')").await, "42883");
         assert_eq!(code_of("SELECT CAST('x' AS INT)").await, "22P02");
+        // Found by the SQL fuzz target: negating a timestamp was an "internal error".
+        assert_eq!(
+            code_of("SELECT -ts FROM (VALUES (TIMESTAMP '2025-01-01 00:00:00')) t(ts)").await,
+            "42883"
+        );
     }
 
     #[test]

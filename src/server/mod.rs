@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use datafusion::prelude::SessionContext;
 use datafusion_postgres::pgwire::tokio::process_socket;
+use futures::FutureExt;
 use tokio_rustls::TlsAcceptor;
 
 use crate::security::Security;
@@ -184,28 +185,42 @@ async fn serve_connection(
         }
     };
     let ending = {
-        let work = process_socket(socket, tls, handlers);
+        // pgwire's message decoders panic on some truncated messages (found by the protocol fuzz
+        // target); contain that to this connection and answer like PostgreSQL (08P01).
+        let work = std::panic::AssertUnwindSafe(process_socket(socket, tls, handlers))
+            .catch_unwind()
+            .map(|result| match result {
+                Ok(done) => done.map(|_| Outcome::Closed),
+                Err(payload) => Ok(Outcome::Malformed(panic_text(payload.as_ref()))),
+            });
         tokio::pin!(work);
         match &spare {
             Some(spare) => tokio::select! {
-                result = &mut work => {
-                    if let Err(e) = result {
-                        debug!(client = %peer, error = %e, "connection ended with an error");
-                    }
-                    None
-                }
-                ending = watch::watch(&activity, idle_timeout, spare) => Some(ending),
+                result = &mut work => ended(peer, result),
+                ending = watch::watch(&activity, idle_timeout, spare) => Some(Ending::Watch(ending)),
             },
-            None => {
-                if let Err(e) = work.await {
-                    debug!(client = %peer, error = %e, "connection ended with an error");
-                }
-                None
-            }
+            None => ended(peer, work.await),
         }
     };
     match ending {
-        Some(watch::Ending::Idle) => {
+        Some(Ending::Malformed) => {
+            if let (Some(spare), false) = (spare, activity.is_secure()) {
+                if let Ok(mut spare) = TcpStream::from_std(spare) {
+                    let goodbye = async {
+                        spare
+                            .write_all(&error_message(
+                                "FATAL",
+                                "08P01",
+                                "invalid frontend message: the connection is closed",
+                            ))
+                            .await?;
+                        spare.shutdown().await
+                    };
+                    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), goodbye).await;
+                }
+            }
+        }
+        Some(Ending::Watch(watch::Ending::Idle)) => {
             info!(client = %peer, "closing the session: idle_session_timeout reached");
             if let (Some(spare), false) = (spare, activity.is_secure()) {
                 if let Ok(mut spare) = TcpStream::from_std(spare) {
@@ -223,12 +238,47 @@ async fn serve_connection(
                 }
             }
         }
-        Some(watch::Ending::HungUp) => {
+        Some(Ending::Watch(watch::Ending::HungUp)) => {
             info!(client = %peer, "client disconnected while its statement ran; stopped it");
         }
         None => {}
     }
     sessions.close(peer);
+}
+
+/// How pgwire's side of a connection finished.
+enum Outcome {
+    Closed,
+    /// Decoding a message panicked (with this message).
+    Malformed(String),
+}
+
+/// Why a connection ended early.
+enum Ending {
+    Watch(watch::Ending),
+    Malformed,
+}
+
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string())
+}
+
+fn ended(peer: SocketAddr, result: std::io::Result<Outcome>) -> Option<Ending> {
+    match result {
+        Ok(Outcome::Closed) => None,
+        Ok(Outcome::Malformed(why)) => {
+            warn!(client = %peer, panic = %why, "malformed message from the client; closed its connection");
+            Some(Ending::Malformed)
+        }
+        Err(e) => {
+            debug!(client = %peer, error = %e, "connection ended with an error");
+            None
+        }
+    }
 }
 
 /// A backend ErrorResponse message, for the few cases answered outside pgwire.

@@ -358,3 +358,38 @@ async fn garbage_and_abandoned_connections_do_not_hurt_the_server() {
         .get(0);
     assert_eq!(n as usize, crate::support::DEMO_CUSTOMERS);
 }
+
+/// Found by the protocol fuzz target (`fuzz/`): a Parse message that announces a parameter type
+/// but ends before it made pgwire's decoder panic. The connection gets FATAL 08P01 and everyone
+/// else keeps being served.
+#[tokio::test]
+async fn truncated_parse_message_is_a_protocol_error() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = demo_server();
+    let mut startup = Vec::new();
+    startup.extend_from_slice(&196_608u32.to_be_bytes());
+    for part in ["user", "fuzz", "database", "sightline"] {
+        startup.extend_from_slice(part.as_bytes());
+        startup.push(0);
+    }
+    startup.push(0);
+    let mut packet = ((startup.len() + 4) as u32).to_be_bytes().to_vec();
+    packet.extend_from_slice(&startup);
+    // The fuzzer's input after its startup packet: Parse "s1" with 1 parameter type announced
+    // but 0 bytes left for it, followed by Bind/Describe/Execute/Sync/Terminate.
+    let crash: &[u8] = b"P\x00\x00\x00#s1\x00S#s1\x00SELECT $1::B + 1\x00\x00\x01\x00\x00\x00\x14B\x00\x00\x00\x1c\x00s1\x00\x00\x00\x00\x01\x00\x00\x00\x017\x00\x00D\x00\x00\x00\x06P\x00E\x00\x00\x00\x09\x00\x00\x00\x00\x00S\x00\x00\x00\x04X\x00\x00\x00\x04";
+    let mut raw = tokio::net::TcpStream::connect(addr).await.unwrap();
+    raw.write_all(&packet).await.unwrap();
+    raw.write_all(crash).await.unwrap();
+    let mut received = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        raw.read_to_end(&mut received),
+    )
+    .await
+    .expect("the server closes the connection");
+    let text = String::from_utf8_lossy(&received);
+    assert!(text.contains("08P01"), "{text:?}");
+    let client = connect(addr).await;
+    assert_usable(&client).await;
+}
