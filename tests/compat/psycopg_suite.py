@@ -165,9 +165,8 @@ def _():
     raise AssertionError("no UndefinedTable")
 
 
-width = max(len(n) for n, _ in results)
 for name, error in results:
-    print(f"{'PASS' if error is None else 'FAIL'}  {name:<{width}}  {error or ''}")
+    print(f"{'PASS' if error is None else 'FAIL'}\t{name}\t{error or ''}")
 failed = [n for n, e in results if e]
 print(f"psycopg {psycopg.__version__}: {len(results) - len(failed)}/{len(results)} passed")
 sys.exit(1 if failed else 0)

@@ -122,9 +122,8 @@ def _():
     assert rows, rows
 
 
-width = max(len(n) for n, _ in results)
 for name, error in results:
-    print(f"{'PASS' if error is None else 'FAIL'}  {name:<{width}}  {error or ''}")
+    print(f"{'PASS' if error is None else 'FAIL'}\t{name}\t{error or ''}")
 failed = [n for n, e in results if e]
 print(f"SQLAlchemy {sa.__version__}: {len(results) - len(failed)}/{len(results)} passed")
 sys.exit(1 if failed else 0)

@@ -6,6 +6,7 @@ mod basket;
 mod catalog;
 mod churn;
 mod cli;
+mod compat;
 mod demo;
 mod examples;
 mod forecasting;

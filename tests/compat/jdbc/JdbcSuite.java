@@ -127,10 +127,8 @@ public class JdbcSuite {
         });
 
         int failed = 0;
-        int width = 0;
-        for (String[] r : results) width = Math.max(width, r[0].length());
         for (String[] r : results) {
-            System.out.printf("%s  %-" + width + "s  %s%n", r[1] == null ? "PASS" : "FAIL", r[0], r[1] == null ? "" : r[1]);
+            System.out.printf("%s\t%s\t%s%n", r[1] == null ? "PASS" : "FAIL", r[0], r[1] == null ? "" : r[1]);
             if (r[1] != null) failed++;
         }
         System.out.printf("pgjdbc %s: %d/%d passed%n", md.getDriverVersion(), results.size() - failed, results.size());

@@ -1,0 +1,169 @@
+//! The BI-tool compatibility suite (`tests/compat/`): real drivers — psycopg 3, SQLAlchemy 2,
+//! pgjdbc, node-postgres — against a fresh server on the demo data. Each client script prints
+//! one `PASS|FAIL <tab> check <tab> error` line per check. `tests/compat/known_failures.tsv`
+//! lists the checks that fail today, with why; the test fails on any other failure, and also
+//! when a listed check starts passing (so the list only ever shrinks). `.ci/run` installs the
+//! clients.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::support::{spawn_server, TestServer};
+
+fn compat_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/compat")
+}
+
+/// `(client, check)` pairs expected to fail.
+fn known_failures() -> BTreeSet<(String, String)> {
+    std::fs::read_to_string(compat_dir().join("known_failures.tsv"))
+        .expect("tests/compat/known_failures.tsv")
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .filter_map(|l| {
+            let mut parts = l.split('\t');
+            Some((parts.next()?.to_string(), parts.next()?.to_string()))
+        })
+        .collect()
+}
+
+/// Runs a client suite; returns its `(check, error)` lines.
+fn run(client: &str, command: &mut Command) -> Vec<(String, Option<String>)> {
+    let out = command
+        .output()
+        .unwrap_or_else(|e| panic!("{client}: cannot run {command:?}: {e} (.ci/run installs it)"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<(String, Option<String>)> = stdout
+        .lines()
+        .filter_map(|l| {
+            let mut parts = l.splitn(3, '\t');
+            let status = parts.next()?;
+            let name = parts.next()?.to_string();
+            let error = parts.next().unwrap_or("").to_string();
+            match status {
+                "PASS" => Some((name, None)),
+                "FAIL" => Some((name, Some(error))),
+                _ => None,
+            }
+        })
+        .collect();
+    assert!(
+        !lines.is_empty(),
+        "{client} printed no results:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    lines
+}
+
+#[test]
+fn drivers_and_bi_clients() {
+    let addr = spawn_server(TestServer::default());
+    let dir = compat_dir();
+    let dsn = format!(
+        "host={} port={} user=sightline dbname=sightline",
+        addr.ip(),
+        addr.port()
+    );
+    let mut outcomes: Vec<(String, Vec<(String, Option<String>)>)> = Vec::new();
+
+    outcomes.push((
+        "psycopg".into(),
+        run(
+            "psycopg",
+            Command::new("python3")
+                .arg(dir.join("psycopg_suite.py"))
+                .env("SIGHTLINE_DSN", &dsn),
+        ),
+    ));
+    outcomes.push((
+        "sqlalchemy".into(),
+        run(
+            "sqlalchemy",
+            Command::new("python3")
+                .arg(dir.join("sqlalchemy_suite.py"))
+                .env(
+                    "SIGHTLINE_URL",
+                    format!(
+                        "postgresql+psycopg://sightline@{}:{}/sightline",
+                        addr.ip(),
+                        addr.port()
+                    ),
+                ),
+        ),
+    ));
+    let node = dir.join("node");
+    if !node.join("node_modules/pg").exists() {
+        let status = Command::new("npm")
+            .args(["install", "--silent", "--no-audit", "--no-fund"])
+            .current_dir(&node)
+            .status()
+            .expect("npm is installed (.ci/run installs nodejs/npm)");
+        assert!(status.success(), "npm install in tests/compat/node failed");
+    }
+    outcomes.push((
+        "node-postgres".into(),
+        run(
+            "node-postgres",
+            Command::new("node")
+                .arg(node.join("pg_suite.js"))
+                .env("SIGHTLINE_PORT", addr.port().to_string()),
+        ),
+    ));
+    let jar =
+        std::env::var("PGJDBC_JAR").unwrap_or_else(|_| "/usr/share/java/postgresql.jar".into());
+    let classes = tempfile::tempdir().unwrap();
+    let status = Command::new("javac")
+        .args(["-cp", &jar, "-d"])
+        .arg(classes.path())
+        .arg(dir.join("jdbc/JdbcSuite.java"))
+        .status()
+        .expect("javac is installed (.ci/run installs default-jdk-headless)");
+    assert!(status.success(), "javac JdbcSuite.java failed");
+    outcomes.push((
+        "pgjdbc".into(),
+        run(
+            "pgjdbc",
+            Command::new("java")
+                .arg("-cp")
+                .arg(format!("{}:{jar}", classes.path().display()))
+                .arg("JdbcSuite")
+                .arg(format!(
+                    "jdbc:postgresql://{}:{}/sightline?user=sightline",
+                    addr.ip(),
+                    addr.port()
+                )),
+        ),
+    ));
+
+    let known = known_failures();
+    let mut problems = Vec::new();
+    println!(
+        "{:<14} {:>6} {:>6} {:>7}",
+        "client", "pass", "fail", "known"
+    );
+    for (client, checks) in &outcomes {
+        let passed = checks.iter().filter(|(_, e)| e.is_none()).count();
+        let failed = checks.len() - passed;
+        let known_here = checks
+            .iter()
+            .filter(|(n, _)| known.contains(&(client.clone(), n.clone())))
+            .count();
+        println!("{client:<14} {passed:>6} {failed:>6} {known_here:>7}");
+        for (name, error) in checks {
+            let expected_to_fail = known.contains(&(client.clone(), name.clone()));
+            match (error, expected_to_fail) {
+                (Some(e), false) => problems.push(format!("{client}: {name}: {e}")),
+                (None, true) => problems.push(format!(
+                    "{client}: {name}: passes now; remove it from tests/compat/known_failures.tsv"
+                )),
+                _ => {}
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "compatibility suite:\n{}",
+        problems.join("\n")
+    );
+}
