@@ -23,12 +23,13 @@ pub fn harness() -> &'static Harness {
     HARNESS.get_or_init(|| {
         // Caught panics (a query's XX000) are bugs too: make every panic a crash. Except one
         // known, contained case: pgwire 0.41's message decoders read past the end of some
-        // truncated messages (a panic in `bytes`); the server closes that connection with
+        // truncated messages (a panic in `bytes` or in pgwire's `messages/`); the server closes that connection with
         // 08P01 (regression test: tests/it/wire.rs), so fuzzing goes on past it.
         std::panic::set_hook(Box::new(|info| {
-            let in_decoder = info
-                .location()
-                .is_some_and(|l| l.file().contains("/bytes-"));
+            let in_decoder = info.location().is_some_and(|l| {
+                l.file().contains("/bytes-")
+                    || (l.file().contains("/pgwire-") && l.file().contains("/messages/"))
+            });
             if in_decoder {
                 eprintln!("contained pgwire decoder panic: {info}");
                 return;

@@ -247,6 +247,13 @@ impl SchemaProvider for PgCatalog {
             return Ok(None);
         };
         let which = match name {
+            "pg_settings" => return Ok(Some(Arc::new(super::settings::pg_settings_table()?))),
+            // Parquet tables have no indexes or constraints; the emulation's rows are
+            // PostgreSQL's own system-catalog ones, with array columns stored as text, which
+            // breaks the clients' `unnest(indkey)` / `conkey[1]`. Empty, with array types.
+            "pg_index" | "pg_constraint" => {
+                return Ok(Some(Arc::new(empty_with_arrays(inner.schema())?)))
+            }
             "pg_proc" => "pg_proc",
             "pg_description" => "pg_description",
             _ => return Ok(Some(inner)),
@@ -262,6 +269,35 @@ impl SchemaProvider for PgCatalog {
     fn table_exist(&self, name: &str) -> bool {
         self.inner.table_exist(name)
     }
+}
+
+/// An empty table with `schema`, its PostgreSQL array / vector columns typed as Arrow lists.
+fn empty_with_arrays(schema: SchemaRef) -> Result<datafusion::datasource::MemTable> {
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let element = match f.name().as_str() {
+                "indkey" | "indoption" | "conkey" | "confkey" | "confdelsetcols" => {
+                    Some(DataType::Int16)
+                }
+                "indcollation" | "indclass" | "conpfeqop" | "conppeqop" | "conffeqop"
+                | "conexclop" => Some(DataType::Int32),
+                _ => None,
+            };
+            match element {
+                Some(t) => Field::new(
+                    f.name(),
+                    DataType::List(Arc::new(Field::new_list_field(t, true))),
+                    true,
+                ),
+                None => f.as_ref().clone(),
+            }
+        })
+        .collect();
+    let schema = Arc::new(Schema::new(fields));
+    datafusion::datasource::MemTable::try_new(schema, vec![vec![]])
 }
 
 /// The OID `pg_namespace` gives the `public` schema.

@@ -259,3 +259,80 @@ mod tests {
         assert!(server_version().starts_with("16.6"));
     }
 }
+
+/// `pg_catalog.pg_settings`: every setting above with its server-wide value, in PostgreSQL's
+/// columns (pgjdbc reads `max_index_keys` from it, other clients `search_path`, `TimeZone`, …).
+pub fn pg_settings_table() -> datafusion::error::Result<datafusion::datasource::MemTable> {
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{ArrayRef, BooleanArray, Int32Array, RecordBatch, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+
+    let text = |name: &str| Field::new(name, DataType::Utf8, true);
+    let schema = Arc::new(Schema::new(vec![
+        text("name"),
+        text("setting"),
+        text("unit"),
+        text("category"),
+        text("short_desc"),
+        text("extra_desc"),
+        text("context"),
+        text("vartype"),
+        text("source"),
+        text("min_val"),
+        text("max_val"),
+        text("enumvals"),
+        text("boot_val"),
+        text("reset_val"),
+        text("sourcefile"),
+        Field::new("sourceline", DataType::Int32, true),
+        Field::new("pending_restart", DataType::Boolean, true),
+    ]));
+    let n = SETTINGS.len();
+    let column = |f: &dyn Fn(&Setting) -> Option<String>| -> ArrayRef {
+        Arc::new(SETTINGS.iter().map(f).collect::<StringArray>())
+    };
+    let vartype = |s: &Setting| {
+        let v = s.default;
+        Some(
+            if v == "on" || v == "off" {
+                "bool"
+            } else if !v.is_empty() && v.chars().all(|c| c.is_ascii_digit()) {
+                "integer"
+            } else {
+                "string"
+            }
+            .to_string(),
+        )
+    };
+    let columns: Vec<ArrayRef> = vec![
+        column(&|s| Some(s.name.to_string())),
+        column(&|s| Some(s.default.to_string())),
+        column(&|_| None),
+        column(&|_| Some("Sightline".to_string())),
+        column(&|s| Some(s.description.to_string())),
+        column(&|_| None),
+        column(&|s| {
+            Some(
+                if s.metadata_keys.is_empty() {
+                    "internal"
+                } else {
+                    "user"
+                }
+                .to_string(),
+            )
+        }),
+        column(&vartype),
+        column(&|_| Some("default".to_string())),
+        column(&|_| None),
+        column(&|_| None),
+        column(&|_| None),
+        column(&|s| Some(s.default.to_string())),
+        column(&|s| Some(s.default.to_string())),
+        column(&|_| None),
+        Arc::new(Int32Array::from(vec![None::<i32>; n])),
+        Arc::new(BooleanArray::from(vec![Some(false); n])),
+    ];
+    let batch = RecordBatch::try_new(Arc::clone(&schema), columns)?;
+    datafusion::datasource::MemTable::try_new(schema, vec![vec![batch]])
+}

@@ -392,4 +392,19 @@ async fn truncated_parse_message_is_a_protocol_error() {
     assert!(text.contains("08P01"), "{text:?}");
     let client = connect(addr).await;
     assert_usable(&client).await;
+
+    // Also found by it: a CopyData message whose length field is below 4 (the length counts
+    // itself) made the decoder subtract past zero.
+    let mut raw = tokio::net::TcpStream::connect(addr).await.unwrap();
+    raw.write_all(&packet).await.unwrap();
+    raw.write_all(b"d\x00\x00\x00\x00").await.unwrap();
+    let mut received = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        raw.read_to_end(&mut received),
+    )
+    .await
+    .expect("the server closes the connection");
+    let client = connect(addr).await;
+    assert_usable(&client).await;
 }
