@@ -52,7 +52,7 @@ fuzz_target!(|data: &[u8]| {
             let mut buf = vec![0u8; 64 * 1024];
             // Read whatever comes back until the server closes or goes quiet.
             loop {
-                match tokio::time::timeout(Duration::from_millis(300), socket.read(&mut buf)).await
+                match tokio::time::timeout(Duration::from_millis(100), socket.read(&mut buf)).await
                 {
                     Ok(Ok(0)) | Err(_) => break,
                     Ok(Ok(_)) => continue,

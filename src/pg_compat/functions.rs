@@ -251,6 +251,12 @@ impl SchemaProvider for PgCatalog {
             // Parquet tables have no indexes or constraints; the emulation's rows are
             // PostgreSQL's own system-catalog ones, with array columns stored as text, which
             // breaks the clients' `unnest(indkey)` / `conkey[1]`. Empty, with array types.
+            "pg_class" => {
+                return Ok(Some(with_null_text_arrays(
+                    inner,
+                    &["relacl", "reloptions"],
+                )?))
+            }
             "pg_index" | "pg_constraint" => {
                 return Ok(Some(Arc::new(empty_with_arrays(inner.schema())?)))
             }
@@ -269,6 +275,42 @@ impl SchemaProvider for PgCatalog {
     fn table_exist(&self, name: &str) -> bool {
         self.inner.table_exist(name)
     }
+}
+
+/// `table` plus the named `text[]` columns, all NULL (columns of PostgreSQL's catalog the
+/// emulation lacks, such as `pg_class.reloptions`, which SQLAlchemy's index reflection reads).
+fn with_null_text_arrays(
+    table: Arc<dyn TableProvider>,
+    names: &[&str],
+) -> Result<Arc<dyn TableProvider>> {
+    use datafusion::arrow::datatypes::{DataType, Field};
+    use datafusion::catalog::view::ViewTable;
+    use datafusion::common::ScalarValue;
+    use datafusion::datasource::provider_as_source;
+    use datafusion::logical_expr::{col, lit, LogicalPlanBuilder};
+    let existing: Vec<String> = table
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let null_list = ScalarValue::try_from(&DataType::List(Arc::new(Field::new_list_field(
+        DataType::Utf8,
+        true,
+    ))))?;
+    let mut columns: Vec<datafusion::logical_expr::Expr> = existing
+        .iter()
+        .map(|n| col(datafusion::common::Column::new_unqualified(n)))
+        .collect();
+    for name in names {
+        if !existing.iter().any(|e| e == name) {
+            columns.push(lit(null_list.clone()).alias(*name));
+        }
+    }
+    let plan = LogicalPlanBuilder::scan("pg_catalog_table", provider_as_source(table), None)?
+        .project(columns)?
+        .build()?;
+    Ok(Arc::new(ViewTable::new(plan, None)))
 }
 
 /// An empty table with `schema`, its PostgreSQL array / vector columns typed as Arrow lists.

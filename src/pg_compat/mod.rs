@@ -1,5 +1,6 @@
 //! Server-side PostgreSQL look-alikes that clients probe for: `version()`,
-//! `current_setting(name)` and `to_regtype(name)`. The analytic functions live in `sightline-udfs`, not here.
+//! `current_setting(name)`, `to_regtype(name)`, and the catalog functions about indexes,
+//! sequences, triggers and column comments (NULL: Parquet tables have none). The analytic functions live in `sightline-udfs`, not here.
 
 pub mod functions;
 pub mod settings;
@@ -18,6 +19,117 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udf(version_udf());
     ctx.register_udf(current_setting_udf());
     ctx.register_udf(to_regtype_udf());
+    ctx.register_udf(pg_size_pretty_udf());
+    // psql's \dt+ asks for pg_table_size; the emulation has pg_relation_size (same answer for
+    // tables without TOAST or indexes, which Parquet tables are).
+    if let Ok(relation_size) = datafusion::execution::FunctionRegistry::udf(ctx, "pg_relation_size")
+    {
+        ctx.register_udf(
+            relation_size
+                .as_ref()
+                .clone()
+                .with_aliases(["pg_table_size"]),
+        );
+    }
+    for (name, arities) in [
+        // Parquet tables have no indexes, sequences, triggers or column comments: these
+        // answer NULL, as PostgreSQL does for an object that has none.
+        ("pg_get_indexdef", &[1usize, 3][..]),
+        ("pg_get_serial_sequence", &[2][..]),
+        ("pg_get_triggerdef", &[1, 2][..]),
+        ("col_description", &[2][..]),
+    ] {
+        ctx.register_udf(ScalarUDF::new_from_impl(NoSuchObject::new(name, arities)));
+    }
+}
+
+/// PostgreSQL's `pg_size_pretty(bigint)`: bytes below 10 kB, then kB, MB, GB, TB, PB, each
+/// used below 20,480 of it, rounded half away from zero (PostgreSQL 16's algorithm).
+pub fn size_pretty(size: i64) -> String {
+    // (name, limit, round, unit bits)
+    const UNITS: [(&str, u64, bool, u32); 6] = [
+        ("bytes", 10 * 1024, false, 0),
+        ("kB", 20 * 1024 - 1, true, 10),
+        ("MB", 20 * 1024 - 1, true, 20),
+        ("GB", 20 * 1024 - 1, true, 30),
+        ("TB", 20 * 1024 - 1, true, 40),
+        ("PB", 20 * 1024 - 1, true, 50),
+    ];
+    let half_rounded = |x: i64| (x + if x < 0 { -1 } else { 1 }) / 2;
+    let mut size = size;
+    for (i, &(name, limit, round, bits)) in UNITS.iter().enumerate() {
+        if i + 1 == UNITS.len() || size.unsigned_abs() < limit {
+            if round {
+                size = half_rounded(size);
+            }
+            return format!("{size} {name}");
+        }
+        let (_, _, next_round, next_bits) = UNITS[i + 1];
+        let shift = next_bits - bits - u32::from(next_round) + u32::from(round);
+        size /= 1i64 << shift;
+    }
+    unreachable!("the last unit always formats")
+}
+
+fn pg_size_pretty_udf() -> ScalarUDF {
+    create_udf(
+        "pg_size_pretty",
+        vec![DataType::Int64],
+        DataType::Utf8,
+        Volatility::Immutable,
+        Arc::new(|args: &[ColumnarValue]| match &args[0] {
+            ColumnarValue::Scalar(v) => Ok(ColumnarValue::Scalar(ScalarValue::Utf8(match v {
+                ScalarValue::Int64(n) => n.map(size_pretty),
+                _ => None,
+            }))),
+            ColumnarValue::Array(sizes) => {
+                let out: StringArray = sizes
+                    .as_primitive::<datafusion::arrow::datatypes::Int64Type>()
+                    .iter()
+                    .map(|n| n.map(size_pretty))
+                    .collect();
+                Ok(ColumnarValue::Array(Arc::new(out) as ArrayRef))
+            }
+        }),
+    )
+}
+
+/// A catalog function about an object kind Sightline never has; always NULL text.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct NoSuchObject {
+    name: &'static str,
+    signature: datafusion::logical_expr::Signature,
+}
+
+impl NoSuchObject {
+    fn new(name: &'static str, arities: &[usize]) -> Self {
+        use datafusion::logical_expr::{Signature, TypeSignature};
+        NoSuchObject {
+            name,
+            signature: Signature::one_of(
+                arities.iter().map(|&n| TypeSignature::Any(n)).collect(),
+                Volatility::Stable,
+            ),
+        }
+    }
+}
+
+impl datafusion::logical_expr::ScalarUDFImpl for NoSuchObject {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn signature(&self) -> &datafusion::logical_expr::Signature {
+        &self.signature
+    }
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn invoke_with_args(
+        &self,
+        _args: datafusion::logical_expr::ScalarFunctionArgs,
+    ) -> Result<ColumnarValue> {
+        Ok(ColumnarValue::Scalar(ScalarValue::Utf8(None)))
+    }
 }
 
 /// The OID of a built-in type by any of its SQL names (`int8`, `bigint`, `timestamp with time
@@ -144,4 +256,27 @@ fn current_setting_udf() -> ScalarUDF {
             }
         }),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Values from a real PostgreSQL 15: `SELECT n, pg_size_pretty(n)`.
+    #[test]
+    fn size_pretty_matches_postgresql() {
+        for (n, want) in [
+            (0, "0 bytes"),
+            (10239, "10239 bytes"),
+            (10240, "10 kB"),
+            (20971519, "20 MB"),
+            (20971520, "20 MB"),
+            (1_000_000_000, "954 MB"),
+            (10_000_000_000, "9537 MB"),
+            (1_000_000_000_000, "931 GB"),
+            (-10240, "-10 kB"),
+        ] {
+            assert_eq!(size_pretty(n), want, "{n}");
+        }
+    }
 }

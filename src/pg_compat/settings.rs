@@ -244,22 +244,6 @@ impl Setting {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lookups_are_case_insensitive_and_honour_the_connection() {
-        let setting = find("datestyle").unwrap();
-        assert_eq!(setting.value(None), "ISO, MDY");
-        let meta = HashMap::from([("DateStyle".to_owned(), "ISO, DMY".to_owned())]);
-        assert_eq!(setting.value(Some(&meta)), "ISO, DMY");
-        assert!(find("no_such_setting").is_none());
-        assert!(version_string().starts_with("PostgreSQL 16.6 "));
-        assert!(server_version().starts_with("16.6"));
-    }
-}
-
 /// `pg_catalog.pg_settings`: every setting above with its server-wide value, in PostgreSQL's
 /// columns (pgjdbc reads `max_index_keys` from it, other clients `search_path`, `TimeZone`, …).
 pub fn pg_settings_table() -> datafusion::error::Result<datafusion::datasource::MemTable> {
@@ -335,4 +319,20 @@ pub fn pg_settings_table() -> datafusion::error::Result<datafusion::datasource::
     ];
     let batch = RecordBatch::try_new(Arc::clone(&schema), columns)?;
     datafusion::datasource::MemTable::try_new(schema, vec![vec![batch]])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookups_are_case_insensitive_and_honour_the_connection() {
+        let setting = find("datestyle").unwrap();
+        assert_eq!(setting.value(None), "ISO, MDY");
+        let meta = HashMap::from([("DateStyle".to_owned(), "ISO, DMY".to_owned())]);
+        assert_eq!(setting.value(Some(&meta)), "ISO, DMY");
+        assert!(find("no_such_setting").is_none());
+        assert!(version_string().starts_with("PostgreSQL 16.6 "));
+        assert!(server_version().starts_with("16.6"));
+    }
 }

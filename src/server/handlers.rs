@@ -42,6 +42,7 @@ use tracing::{error, info, warn};
 use super::access::AccessHook;
 use super::copy_out;
 use super::errors;
+use super::rewrite;
 use super::savepoints::SavepointHook;
 use super::show::ShowHook;
 use super::startup::{SessionInfo, Startup};
@@ -449,6 +450,44 @@ fn copy_in_error() -> PgWireError {
     )))
 }
 
+/// datafusion-postgres' parser for the extended protocol, after `rewrite`.
+pub struct RewritingParser(Arc<Parser>);
+
+#[async_trait]
+impl QueryParser for RewritingParser {
+    type Statement = <Parser as QueryParser>::Statement;
+
+    async fn parse_sql<C>(
+        &self,
+        client: &C,
+        sql: &str,
+        types: &[Option<datafusion_postgres::pgwire::api::Type>],
+    ) -> PgWireResult<Option<Self::Statement>>
+    where
+        C: ClientInfo + Unpin + Send + Sync,
+    {
+        let rewritten = rewrite::rewrite(sql);
+        self.0
+            .parse_sql(client, rewritten.as_deref().unwrap_or(sql), types)
+            .await
+    }
+
+    fn get_parameter_types(
+        &self,
+        stmt: &Self::Statement,
+    ) -> PgWireResult<Vec<datafusion_postgres::pgwire::api::Type>> {
+        self.0.get_parameter_types(stmt)
+    }
+
+    fn get_result_schema(
+        &self,
+        stmt: &Self::Statement,
+        column_format: Option<&datafusion_postgres::pgwire::api::portal::Format>,
+    ) -> PgWireResult<Vec<datafusion_postgres::pgwire::api::results::FieldInfo>> {
+        self.0.get_result_schema(stmt, column_format)
+    }
+}
+
 /// Resolves when a CancelRequest for this connection arrives (never without a handle).
 async fn cancel_signal<C: ClientInfo>(
     client: &C,
@@ -559,6 +598,8 @@ impl SimpleQueryHandler for Frontend {
         if let Some(response) = self.set_timeout(client, query) {
             return response.map(|r| vec![r]);
         }
+        let rewritten = rewrite::rewrite(query);
+        let query = rewritten.as_deref().unwrap_or(query);
         if let Some(copy) = copy_out::parse(query) {
             let copy = copy.map_err(|why| {
                 PgWireError::UserError(Box::new(ErrorInfo::new(
@@ -613,10 +654,10 @@ impl SimpleQueryHandler for Frontend {
 #[async_trait]
 impl ExtendedQueryHandler for Frontend {
     type Statement = <DfSessionService as ExtendedQueryHandler>::Statement;
-    type QueryParser = Parser;
+    type QueryParser = RewritingParser;
 
     fn query_parser(&self) -> Arc<Self::QueryParser> {
-        self.inner.query_parser()
+        Arc::new(RewritingParser(self.inner.query_parser()))
     }
 
     /// A portal that is already running (a `DECLARE`d cursor, or a row-limited Execute) is

@@ -28,13 +28,16 @@ fn known_failures() -> BTreeSet<(String, String)> {
         .collect()
 }
 
+/// One check's name and, if it failed, why.
+type Outcome = (String, Option<String>);
+
 /// Runs a client suite; returns its `(check, error)` lines.
-fn run(client: &str, command: &mut Command) -> Vec<(String, Option<String>)> {
+fn run(client: &str, command: &mut Command) -> Vec<Outcome> {
     let out = command
         .output()
         .unwrap_or_else(|e| panic!("{client}: cannot run {command:?}: {e} (.ci/run installs it)"));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let lines: Vec<(String, Option<String>)> = stdout
+    let lines: Vec<Outcome> = stdout
         .lines()
         .filter_map(|l| {
             let mut parts = l.splitn(3, '\t');
@@ -65,7 +68,7 @@ fn drivers_and_bi_clients() {
         addr.ip(),
         addr.port()
     );
-    let mut outcomes: Vec<(String, Vec<(String, Option<String>)>)> = Vec::new();
+    let mut outcomes: Vec<(String, Vec<Outcome>)> = Vec::new();
 
     outcomes.push((
         "psycopg".into(),

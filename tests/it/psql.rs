@@ -178,3 +178,34 @@ async fn cancel_stops_a_simple_protocol_stream() {
     assert_eq!(crate::support::sqlstate(&err), "57014");
     crate::support::assert_usable(&client).await;
 }
+
+/// The other meta-commands the compatibility issue lists, as a new user types them.
+#[test]
+fn psql_meta_commands() {
+    let l = psql(&["-c", "\\l"]);
+    assert!(l.contains("List of databases"), "{l}");
+    let dn = psql(&["-c", "\\dn"]);
+    assert!(dn.contains("public"), "{dn}");
+    let dt_plus = psql(&["-c", "\\dt+"]);
+    assert!(
+        dt_plus.contains("orders") && dt_plus.contains("Size"),
+        "{dt_plus}"
+    );
+    // No views on the demo: psql says so on stderr; `psql` asserts the command succeeded.
+    psql(&["-c", "\\dv"]);
+    let conninfo = psql(&["-c", "\\conninfo"]);
+    assert!(conninfo.contains("You are connected"), "{conninfo}");
+    let expanded = psql(&["-c", "\\x", "-c", "SELECT 1 AS one, 2 AS two"]);
+    assert!(
+        expanded.contains("-[ RECORD 1 ]") && expanded.contains("two | 2"),
+        "{expanded}"
+    );
+    let timing = psql(&["-c", "\\timing", "-c", "SELECT 1"]);
+    assert!(timing.contains("Time:"), "{timing}");
+    let copy = psql(&[
+        "-c",
+        "\\copy (SELECT order_id, channel FROM orders ORDER BY order_id LIMIT 2) TO STDOUT WITH (FORMAT csv, HEADER)",
+    ]);
+    assert_eq!(copy.lines().next(), Some("order_id,channel"), "{copy}");
+    assert_eq!(copy.lines().count(), 3, "{copy}");
+}

@@ -1,0 +1,165 @@
+//! PostgreSQL constructs that clients' catalog queries use and DataFusion lacks, rewritten into
+//! equivalents it has before the statement is planned:
+//!
+//! - `generate_subscripts(array, dim)` → `unnest(generate_series(1, cardinality(array)))` for
+//!   dimension 1, nothing for others
+//!   (SQLAlchemy's constraint and index reflection);
+//! - `x LIKE p ESCAPE 'c'` with `c` other than backslash → the same pattern re-escaped with
+//!   backslashes (SQLAlchemy escapes `_` in schema-name filters with `/`).
+//!
+//! Only statements that contain one of these are re-serialised; everything else reaches
+//! DataFusion as the client wrote it.
+
+use std::ops::ControlFlow;
+
+use datafusion::sql::sqlparser::ast::{visit_expressions_mut, Expr, FunctionArguments, Value};
+use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+use datafusion::sql::sqlparser::parser::Parser;
+
+fn parse_expr(text: &str) -> Option<Expr> {
+    Parser::new(&PostgreSqlDialect {})
+        .try_with_sql(text)
+        .ok()?
+        .parse_expr()
+        .ok()
+}
+
+fn function_args(args: &FunctionArguments) -> Option<Vec<String>> {
+    match args {
+        FunctionArguments::List(list) if list.duplicate_treatment.is_none() => {
+            Some(list.args.iter().map(|a| a.to_string()).collect())
+        }
+        _ => None,
+    }
+}
+
+/// The escape character of a `LIKE … ESCAPE`, if it is a one-character string other than `\`.
+fn custom_escape(value: &Value) -> Option<char> {
+    let text = match value {
+        Value::SingleQuotedString(s) | Value::EscapedStringLiteral(s) => s,
+        _ => return None,
+    };
+    let mut chars = text.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) if c != '\\' => Some(c),
+        _ => None,
+    }
+}
+
+/// `pattern` (escaped with `escape`) re-escaped with backslashes, as an SQL expression.
+fn reescaped(pattern: &Expr, escape: char) -> Option<Expr> {
+    let re = if escape.is_ascii_alphanumeric() {
+        escape.to_string()
+    } else {
+        format!("\\{escape}")
+    };
+    let re = re.replace('\'', "''");
+    parse_expr(&format!(
+        "regexp_replace(replace(({pattern}), '\\', '\\\\'), '{re}(.)', '\\${{1}}', 'g')"
+    ))
+}
+
+/// The rewritten statement text, or `None` when nothing needed rewriting (or it does not parse
+/// as PostgreSQL; DataFusion then reports the error in its own words).
+pub fn rewrite(sql: &str) -> Option<String> {
+    let lower = sql.to_ascii_lowercase();
+    if !lower.contains("generate_subscripts") && !lower.contains("escape") {
+        return None;
+    }
+    let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).ok()?;
+    let mut changed = false;
+    let _ = visit_expressions_mut(&mut statements, |expr| {
+        match expr {
+            Expr::Function(f)
+                if f.name.0.last().is_some_and(|p| {
+                    p.as_ident()
+                        .is_some_and(|i| i.value.eq_ignore_ascii_case("generate_subscripts"))
+                }) =>
+            {
+                if let Some(args) = function_args(&f.args) {
+                    if args.len() == 2 {
+                        // Arrays here are one-dimensional: any other dimension has no subscripts.
+                        if let Some(new) = parse_expr(&format!(
+                            "unnest(generate_series(1, CAST(CASE WHEN ({}) = 1 THEN cardinality({}) ELSE 0 END AS BIGINT)))",
+                            args[1], args[0]
+                        )) {
+                            *expr = new;
+                            changed = true;
+                        }
+                    }
+                }
+            }
+            Expr::Like {
+                pattern,
+                escape_char,
+                ..
+            }
+            | Expr::ILike {
+                pattern,
+                escape_char,
+                ..
+            } => {
+                if let Some(c) = escape_char.as_ref().and_then(|v| custom_escape(&v.value)) {
+                    if let Some(new) = reescaped(pattern, c) {
+                        **pattern = new;
+                        *escape_char = None;
+                        changed = true;
+                    }
+                }
+            }
+            _ => {}
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    changed.then(|| {
+        statements
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::prelude::SessionContext;
+
+    async fn rows(sql: &str) -> Vec<String> {
+        let ctx = SessionContext::new();
+        let sql = rewrite(sql).unwrap_or_else(|| sql.to_string());
+        let batches = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
+        let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+            .unwrap()
+            .to_string();
+        text.lines()
+            .skip(3)
+            .filter(|l| !l.starts_with('+'))
+            .map(|l| l.trim_matches(|c| c == '|' || c == ' ').to_string())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn generate_subscripts_lists_the_positions() {
+        assert_eq!(
+            rows("SELECT generate_subscripts(make_array(10, 20, 30), 1) AS i").await,
+            ["1", "2", "3"]
+        );
+        assert!(
+            rows("SELECT generate_subscripts(make_array(10, 20), 2) AS i")
+                .await
+                .is_empty()
+        );
+        assert!(rewrite("SELECT 1").is_none());
+    }
+
+    #[tokio::test]
+    async fn like_with_a_custom_escape() {
+        let sql = "SELECT s FROM (VALUES ('pg_toast'), ('pgx'), ('p/g'), ('a\\b')) t(s) \
+                   WHERE s LIKE 'pg/_%' ESCAPE '/' OR s LIKE 'p//g' ESCAPE '/' OR s LIKE 'a\\b' ESCAPE '/' \
+                   ORDER BY s";
+        assert_eq!(rows(sql).await, ["a\\b", "p/g", "pg_toast"]);
+        let not = "SELECT count(*) AS n FROM (VALUES ('pg_toast'), ('pgx')) t(s) WHERE s NOT LIKE 'pg/_' || '%' ESCAPE '/'";
+        assert_eq!(rows(not).await, ["1"]);
+    }
+}
