@@ -442,6 +442,112 @@ fn with_log(response: Response, sql: &str, run: &RunContext) -> Response {
     }
 }
 
+impl Frontend {
+    /// Runs a bound portal through datafusion-postgres under the statement timeout, with a
+    /// panic turned into XX000.
+    async fn run_portal<C>(
+        &self,
+        client: &mut C,
+        portal: &Portal<<DfSessionService as ExtendedQueryHandler>::Statement>,
+        max_rows: usize,
+        timeout: Option<Duration>,
+        sql: &str,
+    ) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore:
+            PortalStore<Statement = <DfSessionService as ExtendedQueryHandler>::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let run =
+            std::panic::AssertUnwindSafe(<DfSessionService as ExtendedQueryHandler>::do_query(
+                &self.inner,
+                client,
+                portal,
+                max_rows,
+            ))
+            .catch_unwind();
+        let run = match timeout {
+            Some(t) => match tokio::time::timeout(t, run).await {
+                Ok(run) => run,
+                Err(_) => Ok(Err(timeout_error())),
+            },
+            None => run.await,
+        };
+        run.unwrap_or_else(|payload| Err(panic_error(payload, sql)))
+    }
+}
+
+/// arrow-pg refuses a float parameter where the plan wants a decimal.
+fn float_for_decimal(e: &PgWireError) -> bool {
+    match e {
+        PgWireError::UserError(info) => info
+            .message
+            .contains("Cannot coerce float value to Decimal"),
+        _ => false,
+    }
+}
+
+/// `portal` with its float4/float8 parameters re-bound as numeric text; `None` if it has none.
+fn floats_as_numeric<S: Clone + Default>(portal: &Portal<S>) -> Option<Portal<S>> {
+    use datafusion_postgres::pgwire::api::Type;
+    let types = &portal.statement.parameter_types;
+    let mut changed = false;
+    let mut new_types = types.clone();
+    let mut formats = Vec::with_capacity(portal.parameters.len());
+    let mut values = Vec::with_capacity(portal.parameters.len());
+    for (i, value) in portal.parameters.iter().enumerate() {
+        let binary = portal.parameter_format.is_binary(i);
+        let ty = types.get(i).cloned().flatten();
+        let as_text = match (&ty, value) {
+            (Some(t), Some(bytes)) if *t == Type::FLOAT8 || *t == Type::FLOAT4 => {
+                if binary {
+                    let v = match bytes.len() {
+                        8 => Some(f64::from_be_bytes(bytes[..8].try_into().ok()?)),
+                        4 => Some(f32::from_be_bytes(bytes[..4].try_into().ok()?) as f64),
+                        _ => None,
+                    };
+                    v.filter(|v| v.is_finite()).map(|v| v.to_string())
+                } else {
+                    std::str::from_utf8(bytes).ok().map(str::to_string)
+                }
+            }
+            _ => None,
+        };
+        match as_text {
+            Some(text) => {
+                changed = true;
+                if let Some(slot) = new_types.get_mut(i) {
+                    *slot = Some(Type::NUMERIC);
+                }
+                formats.push(0);
+                values.push(Some(bytes::Bytes::from(text)));
+            }
+            None => {
+                formats.push(i16::from(binary));
+                values.push(value.clone());
+            }
+        }
+    }
+    if !changed {
+        return None;
+    }
+    let statement = datafusion_postgres::pgwire::api::stmt::StoredStatement::new(
+        portal.statement.id.clone(),
+        portal.statement.statement.clone(),
+        new_types,
+    );
+    let mut rebound = Portal::<S>::default();
+    rebound.name = portal.name.clone();
+    rebound.statement = Arc::new(statement);
+    rebound.parameter_format =
+        datafusion_postgres::pgwire::api::portal::Format::Individual(formats);
+    rebound.parameters = values;
+    rebound.result_column_format = portal.result_column_format.clone();
+    Some(rebound)
+}
+
 fn copy_in_error() -> PgWireError {
     PgWireError::UserError(Box::new(ErrorInfo::new(
         "ERROR".to_owned(),
@@ -787,22 +893,19 @@ impl ExtendedQueryHandler for Frontend {
         }
         let context = RunContext::new(client, self.timeout(client));
         let (started, peer, timeout) = (context.started, context.client, context.timeout);
-        let run =
-            std::panic::AssertUnwindSafe(<DfSessionService as ExtendedQueryHandler>::do_query(
-                &self.inner,
-                client,
-                portal,
-                max_rows,
-            ))
-            .catch_unwind();
-        let run = match timeout {
-            Some(t) => match tokio::time::timeout(t, run).await {
-                Ok(run) => run,
-                Err(_) => Ok(Err(timeout_error())),
-            },
-            None => run.await,
-        };
-        match run.unwrap_or_else(|payload| Err(panic_error(payload, &sql))) {
+        let mut outcome = self
+            .run_portal(client, portal, max_rows, timeout, &sql)
+            .await;
+        if outcome.as_ref().is_err_and(float_for_decimal) {
+            // A float8 parameter compared with a numeric column (psycopg and SQLAlchemy send
+            // Python floats so): bind it as the numeric it spells, as PostgreSQL would.
+            if let Some(numeric) = floats_as_numeric(portal) {
+                outcome = self
+                    .run_portal(client, &numeric, max_rows, timeout, &sql)
+                    .await;
+            }
+        }
+        match outcome {
             Ok(response) => Ok(with_log(response, &sql, &context)),
             Err(e) => {
                 let ms = started.elapsed().as_secs_f64() * 1000.0;
