@@ -49,6 +49,9 @@ use super::startup::{SessionInfo, Startup};
 use super::watch::{Activity, Busy, Sessions};
 use crate::security::{Limits, Security};
 
+/// The most rows one row-limited Execute returns before PortalSuspended.
+const MAX_ROWS_PER_EXECUTE: i32 = 16_384;
+
 /// Longest SQL text put in a log line.
 const LOGGED_SQL_CHARS: usize = 300;
 
@@ -803,6 +806,12 @@ impl ExtendedQueryHandler for Frontend {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
+        let mut message = message;
+        // As PostgreSQL, a row limit of zero or below means all rows. pgwire reserves room for
+        // `max_rows` rows up front, so one Execute asking for a billion rows would abort the
+        // whole server on allocation failure (found by the protocol fuzz target); larger
+        // limits are served in batches (the client gets PortalSuspended and executes again).
+        message.max_rows = message.max_rows.clamp(0, MAX_ROWS_PER_EXECUTE);
         let name = message.name.as_deref().unwrap_or(DEFAULT_NAME);
         let portal = match client.portal_store().get_portal(name) {
             Some(Entry::Value(portal)) if message.max_rows == 0 => portal,

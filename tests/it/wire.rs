@@ -408,3 +408,58 @@ async fn truncated_parse_message_is_a_protocol_error() {
     let client = connect(addr).await;
     assert_usable(&client).await;
 }
+
+/// Found by the protocol fuzz target: an Execute asking for ~1.09 billion rows made pgwire
+/// reserve memory for all of them up front, and the allocation failure aborted the whole server.
+/// Large and negative row limits are now served like PostgreSQL: negative = all rows, large =
+/// in batches with PortalSuspended.
+#[tokio::test]
+async fn huge_and_negative_execute_row_limits_are_safe() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = demo_server();
+    let message = |tag: u8, body: &[u8]| {
+        let mut m = vec![tag];
+        m.extend_from_slice(&((body.len() + 4) as u32).to_be_bytes());
+        m.extend_from_slice(body);
+        m
+    };
+    for max_rows in [0x4100_0000_i32, -1, i32::MAX] {
+        let mut startup = Vec::new();
+        startup.extend_from_slice(&196_608u32.to_be_bytes());
+        for part in ["user", "fuzz", "database", "sightline"] {
+            startup.extend_from_slice(part.as_bytes());
+            startup.push(0);
+        }
+        startup.push(0);
+        let mut bytes = ((startup.len() + 4) as u32).to_be_bytes().to_vec();
+        bytes.extend_from_slice(&startup);
+        bytes.extend(message(b'P', b"\0SELECT value FROM range(0, 20000)\0\0\0"));
+        bytes.extend(message(b'B', b"\0\0\0\0\0\0\0\0"));
+        let mut execute = b"\0".to_vec();
+        execute.extend_from_slice(&max_rows.to_be_bytes());
+        bytes.extend(message(b'E', &execute));
+        bytes.extend(message(b'S', b""));
+        bytes.extend(message(b'X', b""));
+        let mut raw = tokio::net::TcpStream::connect(addr).await.unwrap();
+        raw.write_all(&bytes).await.unwrap();
+        let mut received = Vec::new();
+        tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            raw.read_to_end(&mut received),
+        )
+        .await
+        .expect("answered")
+        .unwrap();
+        // DataRow messages came back, and the exchange ended normally (ReadyForQuery).
+        let data_rows = received
+            .windows(7)
+            .filter(|w| w[0] == b'D' && w[5..7] == [0, 1])
+            .count();
+        assert!(data_rows >= 16_384, "max_rows {max_rows}: {data_rows} rows");
+        assert!(
+            received.contains(&b'Z'),
+            "max_rows {max_rows}: no ReadyForQuery"
+        );
+    }
+    assert_usable(&connect(addr).await).await;
+}
