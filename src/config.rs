@@ -48,6 +48,7 @@ pub struct FileConfig {
     pub shutdown_grace_secs: Option<u64>,
     pub memory_limit_mb: Option<u64>,
     pub idle_session_timeout_ms: Option<u64>,
+    pub max_concurrent_queries: Option<usize>,
     /// Defaults for every session; a user's own limits override them.
     pub max_result_rows: Option<u64>,
     pub max_result_bytes: Option<u64>,
@@ -145,6 +146,8 @@ pub struct Config {
     pub memory_limit_mb: u64,
     /// Sessions idle (no statement running) longer than this are closed; 0 = never.
     pub idle_session_timeout_ms: u64,
+    /// Statements executing at once; more wait for a slot (0 = no limit).
+    pub max_concurrent_queries: usize,
     /// Authentication, roles and result limits.
     pub security: Security,
     /// TLS certificate chain and key (PEM); `None` = plaintext only.
@@ -170,6 +173,7 @@ impl Default for Config {
             shutdown_grace_secs: 10,
             memory_limit_mb: default_memory_limit_mb(),
             idle_session_timeout_ms: 0,
+            max_concurrent_queries: default_max_concurrent_queries(),
             security: Security::default(),
             tls: None,
             demo_customers: DEFAULT_DEMO_CUSTOMERS,
@@ -191,6 +195,7 @@ pub struct Overrides {
     pub shutdown_grace_secs: Option<u64>,
     pub memory_limit_mb: Option<u64>,
     pub idle_session_timeout_ms: Option<u64>,
+    pub max_concurrent_queries: Option<usize>,
 }
 
 impl Config {
@@ -228,6 +233,9 @@ impl Config {
             .or(file.idle_session_timeout_ms)
         {
             cfg.idle_session_timeout_ms = ms;
+        }
+        if let Some(n) = over.max_concurrent_queries.or(file.max_concurrent_queries) {
+            cfg.max_concurrent_queries = n;
         }
         if let Some(tls) = &file.tls {
             cfg.tls = Some((tls.cert.clone(), tls.key.clone()));
@@ -317,6 +325,16 @@ fn security(file: &FileConfig, listen: SocketAddr) -> Result<Security, ConfigErr
     security.trust_limits = for_role(security.trust_role);
     security.require_tls = file.tls.as_ref().is_some_and(|t| t.require);
     Ok(security)
+}
+
+/// Four statements per core, at least 8: enough that BI dashboards and row-limited portals
+/// (JDBC `fetchSize`) rarely wait, few enough that the cores and the memory pool are not split
+/// into useless slivers.
+pub fn default_max_concurrent_queries() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get() * 4)
+        .unwrap_or(8)
+        .max(8)
 }
 
 /// Half of the machine's memory (from /proc/meminfo), so a heavy query spills or fails instead

@@ -53,7 +53,7 @@ struct CommonArgs {
 
     /// TOML configuration file (keys: listen, data, cache_dir, log_level, target_partitions,
     /// batch_size, max_connections, statement_timeout_ms, shutdown_grace_secs,
-    /// memory_limit_mb, idle_session_timeout_ms, max_result_rows, max_result_bytes; sections
+    /// memory_limit_mb, idle_session_timeout_ms, max_concurrent_queries, max_result_rows, max_result_bytes; sections
     /// [auth], [tls], [[users]], [role_limits.<role>], [demo]; see the README). Flags and SIGHTLINE_* variables
     /// override it.
     #[arg(long, env = "SIGHTLINE_CONFIG")]
@@ -96,6 +96,11 @@ struct CommonArgs {
     /// with FATAL 57P05 [default: 0 = never].
     #[arg(long, env = "SIGHTLINE_IDLE_SESSION_TIMEOUT_MS")]
     idle_session_timeout_ms: Option<u64>,
+
+    /// Statements executing at once; further ones wait for a slot (within their
+    /// statement_timeout, cancellable) [default: 4 per CPU core, at least 8; 0 = no limit].
+    #[arg(long, env = "SIGHTLINE_MAX_CONCURRENT_QUERIES")]
+    max_concurrent_queries: Option<usize>,
 }
 
 #[derive(Args)]
@@ -166,6 +171,7 @@ fn load_config(
             shutdown_grace_secs: common.shutdown_grace_secs,
             memory_limit_mb: common.memory_limit_mb,
             idle_session_timeout_ms: common.idle_session_timeout_ms,
+            max_concurrent_queries: common.max_concurrent_queries,
         },
     )?;
     Ok((config, log_level))
@@ -289,6 +295,7 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         .with_idle_session_timeout(std::time::Duration::from_millis(
             config.idle_session_timeout_ms,
         ))
+        .with_max_concurrent_queries(config.max_concurrent_queries)
         .with_security(config.security.clone(), tls, data.clone());
     // Ctrl-C or SIGTERM: stop accepting, give open sessions the grace period, then exit.
     let shutdown = async {

@@ -4,5 +4,5 @@
 SELECT count(*) AS orders, coalesce(sum(total), 0) AS revenue FROM orders WHERE customer_id = :cid;
 SELECT date_trunc('day', ts) AS day, count(*) AS orders, sum(total) AS revenue
 FROM orders
-WHERE ts >= (SELECT max(ts) FROM orders) - INTERVAL '1 day' * :days
+WHERE ts >= (SELECT max(ts) FROM orders) - CAST(:days || ' days' AS INTERVAL)
 GROUP BY 1 ORDER BY 1;

@@ -3,7 +3,7 @@
 SELECT level, count(*) AS customers
 FROM (
   SELECT customer_id,
-         window_funnel(INTERVAL '1 hour' * :hours, ts,
+         window_funnel(CAST(:hours || ' hours' AS INTERVAL), ts,
                        event_type = 'view', event_type = 'add_to_cart',
                        event_type = 'checkout', event_type = 'purchase') AS level
   FROM events

@@ -30,14 +30,20 @@ for _ in $(seq 1 100); do
 done
 echo "server pid $server on port $port, data $data, memory limit ${limit_mb} MiB"
 cd "$work"
+set +e
 pgbench -n -c "$clients" -j 2 -T "$seconds" -P 10 -h 127.0.0.1 -p "$port" -U bench \
   --log --log-prefix="$work/tx" \
   -f "$here/dashboard.sql@60" -f "$here/funnel.sql@15" -f "$here/rfm.sql@10" \
-  -f "$here/attribution.sql@5" -f "$here/basket.sql@10" sightline | tee "$work/pgbench.out"
+  -f "$here/attribution.sql@5" -f "$here/basket.sql@10" sightline > "$work/pgbench.out" 2>&1
+pgbench_status=$?
+set -e
+# pgbench aborts a client on any SQL error: list them, they fail the run.
+grep -E "aborted|ERROR" "$work/pgbench.out" | head -5 || true
+sed -n '1,/^SQL script 1/p' "$work/pgbench.out" | grep -v "^SQL script"
 peak_kb=$(awk '/VmHWM/ {print $2}' "/proc/$server/status")
-python3 - "$work" "$peak_kb" "$limit_mb" <<'PY'
+python3 - "$work" "$peak_kb" "$limit_mb" "$pgbench_status" <<'PY'
 import glob, sys
-work, peak_kb, limit_mb = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+work, peak_kb, limit_mb, status = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 lat = []
 for f in glob.glob(f"{work}/tx*"):
     for line in open(f):
@@ -52,7 +58,9 @@ tps = next((l for l in out.splitlines() if l.startswith("tps")), "tps = ?")
 print(f"transactions {len(lat)}; {tps.strip()}")
 print(f"latency ms: p50 {q(0.50):.1f}  p95 {q(0.95):.1f}  p99 {q(0.99):.1f}  max {lat[-1] if lat else float('nan'):.1f}")
 print(f"peak RSS {peak_kb/1024:.0f} MiB (limit {limit_mb} MiB); {failed}")
-ok = failed.split(":")[1].strip().startswith("0 ") and peak_kb / 1024 < limit_mb
+ok = status == 0 and failed.split(":")[1].strip().startswith("0 ") and peak_kb / 1024 < limit_mb
+if status != 0:
+    print(f"pgbench exited with {status} (aborted clients: see above)")
 print("PASS" if ok else "FAIL")
 sys.exit(0 if ok else 1)
 PY

@@ -142,6 +142,7 @@ impl Handlers {
             frontend: Arc::new(Frontend {
                 inner: Arc::new(DfSessionService::new_with_hooks(ctx, hooks)),
                 default_timeout_ms: AtomicU64::new(0),
+                admission: std::sync::RwLock::new(None),
             }),
             startup: Arc::new(Startup::new(
                 Arc::clone(&connections),
@@ -164,6 +165,13 @@ impl Handlers {
 }
 
 impl Handlers {
+    /// At most `n` statements execute at once (0 = no limit); the rest queue.
+    pub fn set_max_concurrent_queries(&self, n: usize) {
+        if let Ok(mut slot) = self.frontend.admission.write() {
+            *slot = (n > 0).then(|| Arc::new(tokio::sync::Semaphore::new(n)));
+        }
+    }
+
     /// The server-wide statement_timeout (zero = none); sessions may SET their own.
     pub fn set_statement_timeout(&self, timeout: Duration) {
         self.frontend
@@ -215,6 +223,10 @@ pub struct Frontend {
     inner: Arc<DfSessionService>,
     /// The server's statement_timeout in ms (0 = none); a session's SET overrides it.
     default_timeout_ms: AtomicU64,
+    /// At most this many statements execute at once; the others wait their turn (None = no
+    /// limit). Dozens of concurrent analytic queries on a few cores otherwise thrash the CPU
+    /// and split the memory pool into shares too small for any of them.
+    admission: std::sync::RwLock<Option<Arc<tokio::sync::Semaphore>>>,
 }
 
 /// A session's `SET statement_timeout` (ms; `UNSET` = the server default).
@@ -339,6 +351,8 @@ struct QueryLog {
     failed: bool,
     /// Keeps the session marked busy (for the idle timeout) while rows are produced.
     _busy: Option<Arc<Busy>>,
+    /// Keeps the statement's execution slot until the last row is sent.
+    _slot: Option<Arc<tokio::sync::OwnedSemaphorePermit>>,
 }
 
 impl Drop for QueryLog {
@@ -359,6 +373,8 @@ struct RunContext {
     timeout: Option<Duration>,
     limits: Limits,
     busy: Option<Arc<Busy>>,
+    /// The statement's slot among `max_concurrent_queries`, held until its last row is sent.
+    slot: Option<Arc<tokio::sync::OwnedSemaphorePermit>>,
 }
 
 impl RunContext {
@@ -375,6 +391,7 @@ impl RunContext {
             busy: extensions
                 .get::<Arc<Activity>>()
                 .map(|a| Arc::new(a.begin())),
+            slot: None,
         }
     }
 }
@@ -402,6 +419,7 @@ fn with_log(response: Response, sql: &str, run: &RunContext) -> Response {
         bytes: 0,
         failed: false,
         _busy: run.busy.clone(),
+        _slot: run.slot.clone(),
     };
     match response {
         Response::Query(mut query) => {
@@ -446,6 +464,27 @@ fn with_log(response: Response, sql: &str, run: &RunContext) -> Response {
 }
 
 impl Frontend {
+    /// Waits for an execution slot (within the statement timeout: 57014 if it runs out).
+    async fn admit(&self, context: &mut RunContext) -> PgWireResult<()> {
+        let semaphore = match self.admission.read() {
+            Ok(a) => a.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        let Some(semaphore) = semaphore else {
+            return Ok(());
+        };
+        let wait = semaphore.acquire_owned();
+        let permit = match context.timeout {
+            Some(t) => tokio::time::timeout(t, wait)
+                .await
+                .map_err(|_| timeout_error())?,
+            None => wait.await,
+        };
+        // The semaphore is never closed.
+        context.slot = permit.ok().map(Arc::new);
+        Ok(())
+    }
+
     /// Runs a bound portal through datafusion-postgres under the statement timeout, with a
     /// panic turned into XX000.
     async fn run_portal<C>(
@@ -730,7 +769,8 @@ impl SimpleQueryHandler for Frontend {
                 })
                 .collect());
         }
-        let context = RunContext::new(client, self.timeout(client));
+        let mut context = RunContext::new(client, self.timeout(client));
+        self.admit(&mut context).await?;
         let (started, peer, timeout) = (context.started, context.client, context.timeout);
         let run = std::panic::AssertUnwindSafe(<DfSessionService as SimpleQueryHandler>::do_query(
             &self.inner,
@@ -900,7 +940,8 @@ impl ExtendedQueryHandler for Frontend {
         if let Some(response) = self.set_timeout(client, &sql) {
             return response;
         }
-        let context = RunContext::new(client, self.timeout(client));
+        let mut context = RunContext::new(client, self.timeout(client));
+        self.admit(&mut context).await?;
         let (started, peer, timeout) = (context.started, context.client, context.timeout);
         let mut outcome = self
             .run_portal(client, portal, max_rows, timeout, &sql)

@@ -63,6 +63,13 @@ impl Server {
         self
     }
 
+    /// At most `n` statements execute at once (0 = no limit); further ones wait for a slot,
+    /// within their statement_timeout and cancellable.
+    pub fn with_max_concurrent_queries(self, n: usize) -> Self {
+        self.handlers.set_max_concurrent_queries(n);
+        self
+    }
+
     /// Sessions idle longer than this (no statement running) are closed with FATAL 57P05;
     /// zero = never.
     pub fn with_idle_session_timeout(mut self, timeout: std::time::Duration) -> Self {

@@ -401,3 +401,39 @@ async fn idle_sessions_close_with_57p05_and_hangups_stop_queries() {
     let client = crate::support::connect(addr).await;
     crate::support::assert_usable(&client).await;
 }
+
+/// `max_concurrent_queries`: statements beyond the limit wait for a slot, within their own
+/// statement_timeout (57014 if it runs out while queued); a cancelled statement frees its slot.
+#[tokio::test]
+async fn statements_beyond_max_concurrent_queries_wait_their_turn() {
+    let addr = spawn_server(TestServer {
+        configure: |s| s.with_max_concurrent_queries(1),
+        ..TestServer::default()
+    });
+    let busy = crate::support::connect(addr).await;
+    let token = busy.cancel_token();
+    let slow = tokio::spawn(async move {
+        busy.simple_query("SELECT count(*) FROM range(0, 200000000000) WHERE value % 7 = 3")
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let impatient = crate::support::connect(addr).await;
+    impatient
+        .batch_execute("SET statement_timeout = 300")
+        .await
+        .unwrap();
+    let waited = std::time::Instant::now();
+    let err = impatient
+        .simple_query("SELECT 1")
+        .await
+        .expect_err("no slot within 300 ms");
+    assert_eq!(sqlstate(&err), "57014");
+    assert!(waited.elapsed() >= Duration::from_millis(250));
+    // Cancelling the running statement frees the slot for the next one.
+    token.cancel_query(NoTls).await.unwrap();
+    let err = slow.await.unwrap().expect_err("cancelled");
+    assert_eq!(sqlstate(&err), "57014");
+    let patient = crate::support::connect(addr).await;
+    crate::support::assert_usable(&patient).await;
+    crate::support::assert_usable(&impatient).await;
+}
