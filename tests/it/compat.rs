@@ -170,3 +170,90 @@ fn drivers_and_bi_clients() {
         problems.join("\n")
     );
 }
+
+/// The catalog queries BI tools and SQL clients send on connect and on schema sync
+/// (`tests/compat/queries/*.sql`: Metabase, Grafana, DBeaver, pgAdmin, pgcli, ADBC), replayed
+/// over both protocols: every one must run without error, except the blocks marked
+/// `-- known failure: why`, which must still fail (remove the mark when one starts working).
+#[tokio::test]
+async fn replayed_catalog_queries_run() {
+    let addr = crate::support::demo_server();
+    let client = crate::support::connect(addr).await;
+    let mut files: Vec<PathBuf> = std::fs::read_dir(compat_dir().join("queries"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sql"))
+        .collect();
+    files.sort();
+    let mut failures = Vec::new();
+    let mut replayed = 0;
+    let mut known = 0;
+    for file in &files {
+        let tool = file.file_stem().unwrap().to_string_lossy().to_string();
+        let text = std::fs::read_to_string(file).unwrap();
+        for block in text.split("\n-- next\n") {
+            let sql: String = block
+                .lines()
+                .filter(|l| !l.starts_with("-- "))
+                .collect::<Vec<_>>()
+                .join("\n");
+            let sql = sql.trim();
+            if sql.is_empty() {
+                continue;
+            }
+            replayed += 1;
+            if block.contains("-- known failure:") {
+                known += 1;
+                if client.simple_query(sql).await.is_ok() {
+                    failures.push(format!(
+                        "{tool}: a known failure now runs; remove its mark\n  {}",
+                        shorten(sql)
+                    ));
+                }
+                continue;
+            }
+            if let Err(e) = client.simple_query(sql).await {
+                failures.push(format!(
+                    "{tool} (simple): {}\n  {}",
+                    describe(&e),
+                    shorten(sql)
+                ));
+                continue;
+            }
+            let is_query = sql.to_ascii_lowercase().starts_with("select")
+                || sql.to_ascii_lowercase().starts_with("with");
+            if is_query {
+                if let Err(e) = client.query(sql, &[]).await {
+                    failures.push(format!(
+                        "{tool} (extended): {}\n  {}",
+                        describe(&e),
+                        shorten(sql)
+                    ));
+                }
+            }
+        }
+    }
+    println!(
+        "replayed {replayed} catalog queries from {} tools ({known} known failures)",
+        files.len()
+    );
+    assert!(replayed >= 40, "only {replayed} queries in the corpus");
+    assert!(
+        failures.is_empty(),
+        "{} failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+fn shorten(sql: &str) -> String {
+    let flat = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    flat.chars().take(160).collect()
+}
+
+fn describe(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} {}", db.code().code(), db.message()),
+        None => e.to_string(),
+    }
+}
