@@ -4,6 +4,8 @@
 //! - `generate_subscripts(array, dim)` → `unnest(generate_series(1, cardinality(array)))` for
 //!   dimension 1, nothing for others
 //!   (SQLAlchemy's constraint and index reflection);
+//! - `'schema.name'::regproc` → `'name'`, as the emulated catalog stores regproc columns
+//!   (DBeaver's type loading compares `pg_type.typinput` with one);
 //! - `x LIKE p ESCAPE 'c'` with `c` other than backslash → the same pattern re-escaped with
 //!   backslashes (SQLAlchemy escapes `_` in schema-name filters with `/`).
 //!
@@ -12,7 +14,9 @@
 
 use std::ops::ControlFlow;
 
-use datafusion::sql::sqlparser::ast::{visit_expressions_mut, Expr, FunctionArguments, Value};
+use datafusion::sql::sqlparser::ast::{
+    visit_expressions_mut, DataType, Expr, FunctionArguments, Value,
+};
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 
@@ -63,7 +67,10 @@ fn reescaped(pattern: &Expr, escape: char) -> Option<Expr> {
 /// as PostgreSQL; DataFusion then reports the error in its own words).
 pub fn rewrite(sql: &str) -> Option<String> {
     let lower = sql.to_ascii_lowercase();
-    if !lower.contains("generate_subscripts") && !lower.contains("escape") {
+    if !lower.contains("generate_subscripts")
+        && !lower.contains("escape")
+        && !lower.contains("regproc")
+    {
         return None;
     }
     let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).ok()?;
@@ -86,6 +93,28 @@ pub fn rewrite(sql: &str) -> Option<String> {
                             *expr = new;
                             changed = true;
                         }
+                    }
+                }
+            }
+            Expr::Cast {
+                expr: inner,
+                data_type: DataType::Custom(type_name, _),
+                ..
+            } if type_name.to_string().eq_ignore_ascii_case("regproc") => {
+                let name = match inner.as_ref() {
+                    Expr::Value(v) => match &v.value {
+                        Value::SingleQuotedString(s) => Some(s.clone()),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                if let Some(name) = name {
+                    let bare = name.rsplit('.').next().unwrap_or(&name).replace('\'', "''");
+                    // The emulated catalog keeps regproc columns (pg_type.typinput, …) as
+                    // function names, and PostgreSQL prints a regproc as its name too.
+                    if let Some(new) = parse_expr(&format!("'{bare}'")) {
+                        *expr = new;
+                        changed = true;
                     }
                 }
             }
@@ -151,6 +180,10 @@ mod tests {
                 .is_empty()
         );
         assert!(rewrite("SELECT 1").is_none());
+        assert_eq!(
+            rewrite("SELECT 'pg_catalog.array_in'::regproc AS f").as_deref(),
+            Some("SELECT 'array_in' AS f")
+        );
     }
 
     #[tokio::test]
