@@ -1,6 +1,7 @@
 //! Sightline: a PostgreSQL-wire SQL server over a directory of Parquet files, with marketing and
 //! e-commerce analytics as SQL functions (see the `sightline-udfs` crate).
 
+pub mod bench;
 pub mod catalog;
 pub mod config;
 pub mod demo;
@@ -9,6 +10,7 @@ pub mod query;
 pub mod security;
 pub mod server;
 pub mod session;
+pub mod tpch;
 
 use std::path::PathBuf;
 

@@ -28,9 +28,30 @@ enum Command {
     Demo(DemoArgs),
     /// Run SQL in-process against the data directory and print the result as a table.
     Query(QueryArgs),
+    /// Generate TPC-H data as Parquet (one directory per table); the 22 queries are in
+    /// sql-examples/tpch/.
+    Tpch(TpchArgs),
+    /// Run .sql files against any PostgreSQL-protocol server with N concurrent clients and
+    /// report latency percentiles, throughput and errors per query.
+    Bench(sightline::bench::BenchArgs),
     /// Hash a password for a `[[users]]` entry of the config file (SCRAM-SHA-256, the format
     /// PostgreSQL stores). Reads the password from the terminal (asked twice) or from stdin.
     Passwd(PasswdArgs),
+}
+
+#[derive(Args)]
+struct TpchArgs {
+    /// Scale factor (1 = about 1 GB of CSV; lineitem has about 6 million rows per unit).
+    #[arg(long, default_value_t = 1.0)]
+    sf: f64,
+
+    /// Output directory (created if missing); serve it with `sightline serve --data DIR`.
+    #[arg(long)]
+    out: PathBuf,
+
+    /// Files per large table, generated in parallel [default: number of CPU cores].
+    #[arg(long)]
+    parts: Option<usize>,
 }
 
 #[derive(Args)]
@@ -220,6 +241,29 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Passwd(args) => passwd(&args),
+        Command::Tpch(args) => {
+            init_logging(cli.log_level.as_deref());
+            let started = std::time::Instant::now();
+            let parts = args.parts.unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(2)
+            });
+            for (table, rows) in sightline::tpch::generate(&args.out, args.sf, parts)? {
+                println!("{table:<10} {rows:>12} rows");
+            }
+            println!(
+                "wrote TPC-H SF{} to {} in {:.1}s; queries: sql-examples/tpch/",
+                args.sf,
+                args.out.display(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(args) => {
+            init_logging(Some(cli.log_level.as_deref().unwrap_or("warn")));
+            sightline::bench::run(args).await
+        }
         Command::Query(args) => {
             let (config, file_level) = load_config(&args.common, None)?;
             init_logging(Some(
