@@ -136,10 +136,13 @@ async fn connect(url: &str) -> anyhow::Result<tokio_postgres::Client> {
 
 /// Runs one query; rows and bytes of the text values received.
 async fn run_once(client: &tokio_postgres::Client, sql: &str) -> Result<(u64, u64), String> {
-    let messages = client.simple_query(sql).await.map_err(|e| match e.as_db_error() {
-        Some(db) => format!("{} {}", db.code().code(), db.message()),
-        None => e.to_string(),
-    })?;
+    let messages = client
+        .simple_query(sql)
+        .await
+        .map_err(|e| match e.as_db_error() {
+            Some(db) => format!("{} {}", db.code().code(), db.message()),
+            None => e.to_string(),
+        })?;
     let mut rows = 0;
     let mut bytes = 0;
     for m in &messages {
@@ -351,8 +354,16 @@ fn table(r: &Report) -> String {
     for q in r.queries.iter().chain(std::iter::once(&r.total)) {
         out.push_str(&format!(
             "{:<16} {:>6} {:>6} {:>10.1} {:>10.1} {:>10.1} {:>10.1} {:>9.2} {:>12.0} {:>12.0}\n",
-            q.name, q.runs, q.errors, q.p50_ms, q.p95_ms, q.p99_ms, q.max_ms, q.queries_per_s,
-            q.rows_per_s, q.bytes_per_s
+            q.name,
+            q.runs,
+            q.errors,
+            q.p50_ms,
+            q.p95_ms,
+            q.p99_ms,
+            q.max_ms,
+            q.queries_per_s,
+            q.rows_per_s,
+            q.bytes_per_s
         ));
     }
     for q in &r.queries {
@@ -370,8 +381,17 @@ fn csv(r: &Report) -> String {
     for q in r.queries.iter().chain(std::iter::once(&r.total)) {
         out.push_str(&format!(
             "{},{},{},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{:.1},{:.1}\n",
-            q.name, q.runs, q.errors, q.p50_ms, q.p95_ms, q.p99_ms, q.max_ms, q.mean_ms,
-            q.queries_per_s, q.rows_per_s, q.bytes_per_s
+            q.name,
+            q.runs,
+            q.errors,
+            q.p50_ms,
+            q.p95_ms,
+            q.p99_ms,
+            q.max_ms,
+            q.mean_ms,
+            q.queries_per_s,
+            q.rows_per_s,
+            q.bytes_per_s
         ));
     }
     out

@@ -53,7 +53,11 @@ fn batches(table: &str, sf: f64, part: i32, parts: i32) -> Box<dyn RecordBatchIt
     }
 }
 
-fn write_part(path: &Path, schema: SchemaRef, rows: impl Iterator<Item = RecordBatch>) -> Result<u64, TpchError> {
+fn write_part(
+    path: &Path,
+    schema: SchemaRef,
+    rows: impl Iterator<Item = RecordBatch>,
+) -> Result<u64, TpchError> {
     let shown = path.display().to_string();
     let file = std::fs::File::create(path).map_err(|source| TpchError::Io {
         path: shown.clone(),
@@ -91,17 +95,27 @@ pub fn generate(out: &Path, sf: f64, parts: usize) -> Result<Vec<(&'static str, 
             path: dir.display().to_string(),
             source,
         })?;
-        let n = if matches!(table, "lineitem" | "orders" | "partsupp" | "part" | "customer") {
+        let n = if matches!(
+            table,
+            "lineitem" | "orders" | "partsupp" | "part" | "customer"
+        ) {
             parts
         } else {
             1
         };
         for p in 1..=n {
-            jobs.push((table, dir.join(format!("part-{p}.parquet")), p as i32, n as i32));
+            jobs.push((
+                table,
+                dir.join(format!("part-{p}.parquet")),
+                p as i32,
+                n as i32,
+            ));
         }
     }
     let jobs = Arc::new(std::sync::Mutex::new(jobs));
-    let counts = Arc::new(std::sync::Mutex::new(std::collections::HashMap::<&str, u64>::new()));
+    let counts = Arc::new(std::sync::Mutex::new(
+        std::collections::HashMap::<&str, u64>::new(),
+    ));
     std::thread::scope(|scope| -> Result<(), TpchError> {
         let workers: Vec<_> = (0..parts)
             .map(|_| {
@@ -156,7 +170,11 @@ mod tests {
         assert_eq!(counts["part"], 2_000);
         assert_eq!(counts["partsupp"], 8_000);
         assert_eq!(counts["orders"], 15_000);
-        assert!((55_000..65_000).contains(&counts["lineitem"]), "{}", counts["lineitem"]);
+        assert!(
+            (55_000..65_000).contains(&counts["lineitem"]),
+            "{}",
+            counts["lineitem"]
+        );
         assert!(dir.path().join("lineitem/part-2.parquet").exists());
         assert!(generate(dir.path(), 0.0, 1).is_err());
     }

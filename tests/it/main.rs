@@ -19,4 +19,5 @@ mod read_only;
 mod security;
 mod segmentation;
 mod support;
+mod tpch;
 mod wire;
