@@ -590,6 +590,14 @@ fn floats_as_numeric<S: Clone + Default>(portal: &Portal<S>) -> Option<Portal<S>
     Some(rebound)
 }
 
+fn too_complex(why: String) -> PgWireError {
+    PgWireError::UserError(Box::new(ErrorInfo::new(
+        "ERROR".to_owned(),
+        "54001".to_owned(),
+        why,
+    )))
+}
+
 fn copy_in_error() -> PgWireError {
     PgWireError::UserError(Box::new(ErrorInfo::new(
         "ERROR".to_owned(),
@@ -614,6 +622,7 @@ impl QueryParser for RewritingParser {
     where
         C: ClientInfo + Unpin + Send + Sync,
     {
+        rewrite::check_nesting(sql).map_err(too_complex)?;
         let rewritten = rewrite::rewrite(sql);
         self.0
             .parse_sql(client, rewritten.as_deref().unwrap_or(sql), types)
@@ -746,6 +755,7 @@ impl SimpleQueryHandler for Frontend {
         if let Some(response) = self.set_timeout(client, query) {
             return response.map(|r| vec![r]);
         }
+        rewrite::check_nesting(query).map_err(too_complex)?;
         let rewritten = rewrite::rewrite(query);
         let query = rewritten.as_deref().unwrap_or(query);
         if let Some(copy) = copy_out::parse(query) {

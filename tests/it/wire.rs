@@ -463,3 +463,26 @@ async fn huge_and_negative_execute_row_limits_are_safe() {
     }
     assert_usable(&connect(addr).await).await;
 }
+
+/// Found by the SQL fuzz target: sqlparser's parsing time doubles with each level of nested
+/// function calls and cannot be interrupted (a 700-character garbage statement kept a core busy
+/// for 100 s past its statement_timeout). Statements nesting calls deeper than 20 levels are
+/// refused at once with 54001, in both protocols.
+#[tokio::test]
+async fn deeply_nested_calls_are_refused_at_once() {
+    let client = connect(demo_server()).await;
+    let sql = format!("SELECT {}1{}", "abs(".repeat(30), ")".repeat(30));
+    let started = std::time::Instant::now();
+    let err = client.simple_query(&sql).await.expect_err("too deep");
+    assert_eq!(sqlstate(&err), "54001");
+    let err = client.query(&sql, &[]).await.expect_err("too deep");
+    assert_eq!(sqlstate(&err), "54001");
+    let garbage = format!(
+        "SELECT a_if, produdevice {}x",
+        "(sfrnetue_q+(order_".repeat(25)
+    );
+    let err = client.simple_query(&garbage).await.expect_err("too deep");
+    assert_eq!(sqlstate(&err), "54001");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_usable(&client).await;
+}
