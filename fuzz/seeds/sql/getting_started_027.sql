@@ -1,1 +1,0 @@
-EXPLAIN SELECT c.region, sum(o.total) FROM orders o JOIN customers c USING (customer_id) GROUP BY c.region

@@ -1,1 +1,0 @@
-SELECT safe_divide(10, 4) AS quarter_ten, safe_divide(1, 0) AS by_zero, safe_divide(NULL, 3) AS null_in
