@@ -20,6 +20,7 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udf(current_setting_udf());
     ctx.register_udf(to_regtype_udf());
     ctx.register_udf(pg_size_pretty_udf());
+    ctx.register_udf(pg_type_is_visible_udf());
     // psql's \dt+ asks for pg_table_size; the emulation has pg_relation_size (same answer for
     // tables without TOAST or indexes, which Parquet tables are).
     if let Ok(relation_size) = datafusion::execution::FunctionRegistry::udf(ctx, "pg_relation_size")
@@ -87,6 +88,28 @@ fn pg_size_pretty_udf() -> ScalarUDF {
                     .as_primitive::<datafusion::arrow::datatypes::Int64Type>()
                     .iter()
                     .map(|n| n.map(size_pretty))
+                    .collect();
+                Ok(ColumnarValue::Array(Arc::new(out) as ArrayRef))
+            }
+        }),
+    )
+}
+
+/// `pg_type_is_visible(oid)`: every type lives in pg_catalog, which is always on the search
+/// path, so any type OID is visible (NULL for NULL, as in PostgreSQL).
+fn pg_type_is_visible_udf() -> ScalarUDF {
+    create_udf(
+        "pg_type_is_visible",
+        vec![DataType::Int64],
+        DataType::Boolean,
+        Volatility::Stable,
+        Arc::new(|args: &[ColumnarValue]| match &args[0] {
+            ColumnarValue::Scalar(v) => Ok(ColumnarValue::Scalar(ScalarValue::Boolean(
+                (!v.is_null()).then_some(true),
+            ))),
+            ColumnarValue::Array(oids) => {
+                let out: datafusion::arrow::array::BooleanArray = (0..oids.len())
+                    .map(|i| oids.is_valid(i).then_some(true))
                     .collect();
                 Ok(ColumnarValue::Array(Arc::new(out) as ArrayRef))
             }

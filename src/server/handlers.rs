@@ -42,6 +42,7 @@ use tracing::{error, info, warn};
 use super::access::AccessHook;
 use super::copy_out;
 use super::errors;
+use super::inline_params;
 use super::rewrite;
 use super::savepoints::SavepointHook;
 use super::show::ShowHook;
@@ -949,6 +950,19 @@ impl ExtendedQueryHandler for Frontend {
         let sql = portal.statement.statement.0.clone();
         if let Some(response) = self.set_timeout(client, &sql) {
             return response;
+        }
+        let plan = portal.statement.statement.1.as_ref().map(|(_, plan)| plan);
+        if let Some(inlined) = inline_params::inline_if_gapped(portal, &sql, plan) {
+            let mut responses =
+                <Self as SimpleQueryHandler>::do_query(self, client, &inlined).await?;
+            return match responses.len() {
+                1 => Ok(responses.remove(0)),
+                _ => Err(PgWireError::UserError(Box::new(ErrorInfo::new(
+                    "ERROR".to_owned(),
+                    "42601".to_owned(),
+                    "cannot insert multiple commands into a prepared statement".to_owned(),
+                )))),
+            };
         }
         let mut context = RunContext::new(client, self.timeout(client));
         self.admit(&mut context).await?;

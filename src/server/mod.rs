@@ -4,6 +4,7 @@ mod access;
 mod copy_out;
 mod errors;
 mod handlers;
+mod inline_params;
 mod rewrite;
 mod savepoints;
 mod show;

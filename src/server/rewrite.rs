@@ -9,13 +9,17 @@
 //! - `x LIKE p ESCAPE 'c'` with `c` other than backslash → the same pattern re-escaped with
 //!   backslashes (SQLAlchemy escapes `_` in schema-name filters with `/`).
 //!
+//! - a scalar subquery looking one value up in `pg_catalog` → its value wrapped in `min()`
+//!   (DataFusion requires correlated scalar subqueries to be aggregated);
+//!
 //! Only statements that contain one of these are re-serialised; everything else reaches
 //! DataFusion as the client wrote it.
 
 use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
-    visit_expressions_mut, DataType, Expr, FunctionArguments, Value,
+    visit_expressions_mut, DataType, Expr, FunctionArguments, GroupByExpr, Query, SelectItem,
+    SetExpr, TableFactor, Value,
 };
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -63,13 +67,77 @@ fn reescaped(pattern: &Expr, escape: char) -> Option<Expr> {
     ))
 }
 
+const AGGREGATES: [&str; 9] = [
+    "min",
+    "max",
+    "count",
+    "sum",
+    "avg",
+    "array_agg",
+    "string_agg",
+    "bool_and",
+    "bool_or",
+];
+
+/// A scalar subquery that looks one value up in the PostgreSQL catalog (`(SELECT typcollation
+/// FROM pg_type WHERE oid = atttypid)`, in SQLAlchemy's and pgjdbc's metadata queries):
+/// DataFusion refuses a correlated one unless it is aggregated, so its value is wrapped in
+/// `min()`. Such lookups are by key and return at most one row, where `min` is that row's
+/// value. Only subqueries over `pg_catalog` tables are touched.
+fn aggregate_catalog_lookup(query: &mut Query) -> bool {
+    if query.limit_clause.is_some() || query.order_by.is_some() {
+        return false;
+    }
+    let SetExpr::Select(select) = query.body.as_mut() else {
+        return false;
+    };
+    let grouped = match &select.group_by {
+        GroupByExpr::Expressions(exprs, _) => !exprs.is_empty(),
+        GroupByExpr::All(_) => true,
+    };
+    let catalog_only = !select.from.is_empty()
+        && select.from.iter().all(|t| {
+            t.joins.is_empty()
+                && matches!(&t.relation, TableFactor::Table { name, .. }
+                    if name.0.last().is_some_and(|p| p.to_string().to_ascii_lowercase().starts_with("pg_")))
+        });
+    if grouped || !catalog_only || select.projection.len() != 1 || select.distinct.is_some() {
+        return false;
+    }
+    let expr = match &mut select.projection[0] {
+        SelectItem::UnnamedExpr(e) => e,
+        SelectItem::ExprWithAlias { expr, .. } => expr,
+        _ => return false,
+    };
+    let already = match &*expr {
+        Expr::Function(f) => f
+            .name
+            .0
+            .last()
+            .is_some_and(|p| AGGREGATES.contains(&p.to_string().to_ascii_lowercase().as_str())),
+        _ => false,
+    };
+    if already {
+        return false;
+    }
+    match parse_expr(&format!("min({expr})")) {
+        Some(wrapped) => {
+            *expr = wrapped;
+            true
+        }
+        None => false,
+    }
+}
+
 /// The rewritten statement text, or `None` when nothing needed rewriting (or it does not parse
 /// as PostgreSQL; DataFusion then reports the error in its own words).
 pub fn rewrite(sql: &str) -> Option<String> {
     let lower = sql.to_ascii_lowercase();
+    let catalog_subquery = lower.contains("pg_") && lower.contains("(select");
     if !lower.contains("generate_subscripts")
         && !lower.contains("escape")
         && !lower.contains("regproc")
+        && !catalog_subquery
     {
         return None;
     }
@@ -116,6 +184,11 @@ pub fn rewrite(sql: &str) -> Option<String> {
                         *expr = new;
                         changed = true;
                     }
+                }
+            }
+            Expr::Subquery(query) if catalog_subquery => {
+                if aggregate_catalog_lookup(query) {
+                    changed = true;
                 }
             }
             Expr::Like {
@@ -184,6 +257,13 @@ mod tests {
             rewrite("SELECT 'pg_catalog.array_in'::regproc AS f").as_deref(),
             Some("SELECT 'array_in' AS f")
         );
+        assert_eq!(
+            rewrite("SELECT (SELECT t.typname FROM pg_catalog.pg_type t WHERE t.oid = a.atttypid) FROM pg_catalog.pg_attribute a").as_deref(),
+            Some("SELECT (SELECT min(t.typname) FROM pg_catalog.pg_type t WHERE t.oid = a.atttypid) FROM pg_catalog.pg_attribute a")
+        );
+        // User tables and already-aggregated lookups are left alone.
+        assert!(rewrite("SELECT (SELECT max(total) FROM orders WHERE customer_id = 1)").is_none());
+        assert!(rewrite("SELECT (SELECT count(*) FROM pg_catalog.pg_type)").is_none());
     }
 
     #[tokio::test]
