@@ -186,8 +186,8 @@ pub fn rewrite(sql: &str) -> Option<String> {
                     }
                 }
             }
-            Expr::Subquery(query) if catalog_subquery && aggregate_catalog_lookup(query) => {
-                changed = true;
+            Expr::Subquery(query) if catalog_subquery => {
+                changed |= aggregate_catalog_lookup(query);
             }
             Expr::Like {
                 pattern,
