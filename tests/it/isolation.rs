@@ -2,33 +2,18 @@
 //! SQLSTATE XX000; the connection and the server keep working. Tested with a test-only
 //! function that panics on purpose, planted only in this test's server.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
-use datafusion::arrow::array::{ArrayRef, AsArray};
-use datafusion::arrow::datatypes::{DataType, Int64Type};
-use datafusion::logical_expr::{create_udf, ColumnarValue, Volatility};
 use datafusion::prelude::SessionContext;
 
-use crate::support::{connect, demo_dir, sqlstate, start_server_with};
+use crate::support::{connect, demo_dir, plant_int64_function, sqlstate, start_server_with};
 
 fn plant_panicking_function(ctx: &SessionContext) {
-    let udf = create_udf(
-        "test_panic",
-        vec![DataType::Int64],
-        DataType::Int64,
-        Volatility::Volatile,
-        Arc::new(|args: &[ColumnarValue]| {
-            let array: ArrayRef = match &args[0] {
-                ColumnarValue::Array(a) => Arc::clone(a),
-                ColumnarValue::Scalar(s) => s.to_array()?,
-            };
-            if array.as_primitive::<Int64Type>().values().contains(&42) {
-                panic!("test_panic met 42");
-            }
-            Ok(ColumnarValue::Array(array))
-        }),
-    );
-    ctx.register_udf(udf);
+    plant_int64_function(ctx, "test_panic", |values| {
+        if values.contains(&42) {
+            panic!("test_panic met 42");
+        }
+    });
 }
 
 fn server() -> std::net::SocketAddr {

@@ -8,12 +8,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
-use datafusion::arrow::array::{ArrayRef, AsArray};
-use datafusion::arrow::datatypes::{DataType, Int64Type};
-use datafusion::logical_expr::{create_udf, ColumnarValue, Volatility};
 use datafusion::prelude::SessionContext;
 use sightline::security::{Limits, Role, Security, User, Verifier};
 use tokio_postgres::NoTls;
@@ -320,28 +316,11 @@ static SLEEP_CALLS: AtomicU64 = AtomicU64::new(0);
 
 /// `test_sleep(ms)`: sleeps per batch and counts its calls, so a test can see a query run on.
 fn plant_sleep(ctx: &SessionContext) {
-    let udf = create_udf(
-        "test_sleep",
-        vec![DataType::Int64],
-        DataType::Int64,
-        Volatility::Volatile,
-        Arc::new(|args: &[ColumnarValue]| {
-            let array: ArrayRef = match &args[0] {
-                ColumnarValue::Array(a) => Arc::clone(a),
-                ColumnarValue::Scalar(s) => s.to_array()?,
-            };
-            SLEEP_CALLS.fetch_add(1, Ordering::SeqCst);
-            let ms = array
-                .as_primitive::<Int64Type>()
-                .values()
-                .first()
-                .copied()
-                .unwrap_or(0);
-            std::thread::sleep(Duration::from_millis(ms.clamp(0, 2000) as u64));
-            Ok(ColumnarValue::Array(array))
-        }),
-    );
-    ctx.register_udf(udf);
+    crate::support::plant_int64_function(ctx, "test_sleep", |values| {
+        SLEEP_CALLS.fetch_add(1, Ordering::SeqCst);
+        let ms = values.first().copied().unwrap_or(0);
+        std::thread::sleep(Duration::from_millis(ms.clamp(0, 2000) as u64));
+    });
 }
 
 #[tokio::test]

@@ -195,3 +195,30 @@ pub async fn assert_bad_calls(client: &Client, cases: &[(&str, &str, &str)]) {
     }
     assert_usable(client).await;
 }
+
+/// Registers a test-only `name(BIGINT) -> BIGINT` that returns its input after `effect` has
+/// seen each batch (to panic, sleep or count on purpose).
+pub fn plant_int64_function(
+    ctx: &datafusion::prelude::SessionContext,
+    name: &str,
+    effect: fn(&[i64]),
+) {
+    use datafusion::arrow::array::{ArrayRef, AsArray};
+    use datafusion::arrow::datatypes::{DataType, Int64Type};
+    use datafusion::logical_expr::{create_udf, ColumnarValue, Volatility};
+    let udf = create_udf(
+        name,
+        vec![DataType::Int64],
+        DataType::Int64,
+        Volatility::Volatile,
+        std::sync::Arc::new(move |args: &[ColumnarValue]| {
+            let array: ArrayRef = match &args[0] {
+                ColumnarValue::Array(a) => std::sync::Arc::clone(a),
+                ColumnarValue::Scalar(s) => s.to_array()?,
+            };
+            effect(array.as_primitive::<Int64Type>().values());
+            Ok(ColumnarValue::Array(array))
+        }),
+    );
+    ctx.register_udf(udf);
+}
