@@ -136,6 +136,8 @@ impl Handlers {
             Arc::new(CursorStatementHook),
             Arc::new(SetShowHook),
             Arc::new(TransactionStatementHook),
+            // Last: plain queries that no hook above answered.
+            Arc::new(super::execute::ExecuteHook),
         ];
         let connections = Arc::new(ConnectionManager::new());
         let sessions = Arc::new(Sessions::default());
@@ -503,14 +505,16 @@ impl Frontend {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let run =
-            std::panic::AssertUnwindSafe(<DfSessionService as ExtendedQueryHandler>::do_query(
+        let run = std::panic::AssertUnwindSafe(super::execute::RESULT_FORMAT.scope(
+            portal.result_column_format.clone(),
+            <DfSessionService as ExtendedQueryHandler>::do_query(
                 &self.inner,
                 client,
                 portal,
                 max_rows,
-            ))
-            .catch_unwind();
+            ),
+        ))
+        .catch_unwind();
         let run = match timeout {
             Some(t) => match tokio::time::timeout(t, run).await {
                 Ok(run) => run,

@@ -2,7 +2,9 @@
 
 mod access;
 mod copy_out;
+mod encode;
 mod errors;
+mod execute;
 mod handlers;
 mod inline_params;
 mod rewrite;
