@@ -8,12 +8,17 @@ use datafusion::sql::sqlparser::ast::{
 };
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
-use datafusion_postgres::pgwire::api::results::{CopyResponse, QueryResponse};
-use datafusion_postgres::pgwire::messages::copy::CopyData;
-use futures::StreamExt;
+use datafusion_postgres::pgwire::api::results::{CopyResponse, FieldFormat, QueryResponse, Tag};
+use datafusion_postgres::pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use datafusion_postgres::pgwire::messages::copy::{CopyData, CopyDone, CopyFail, CopyOutResponse};
+use datafusion_postgres::pgwire::messages::PgWireBackendMessage;
+use futures::{Sink, SinkExt, StreamExt};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Format {
+    /// PostgreSQL's binary COPY format: a signature, then each row as a field count and
+    /// (length, binary value) pairs, then -1.
+    Binary,
     Text {
         delimiter: char,
         null: String,
@@ -82,6 +87,7 @@ pub fn parse(sql: &str) -> Option<Result<CopyRequest, String>> {
 
 fn format(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> Result<Format, String> {
     let mut csv = false;
+    let mut binary = false;
     let mut delimiter = None;
     let mut null = None;
     let mut quote = '"';
@@ -90,11 +96,9 @@ fn format(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> Result<Format,
     for option in options {
         match option {
             CopyOption::Format(name) => match name.value.to_ascii_lowercase().as_str() {
-                "text" => csv = false,
-                "csv" => csv = true,
-                "binary" => {
-                    return Err("COPY TO STDOUT supports FORMAT text and csv, not binary".into())
-                }
+                "text" => (csv, binary) = (false, false),
+                "csv" => (csv, binary) = (true, false),
+                "binary" => binary = true,
                 other => return Err(format!("COPY format \"{other}\" not recognized")),
             },
             CopyOption::Delimiter(c) => delimiter = Some(*c),
@@ -109,9 +113,7 @@ fn format(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> Result<Format,
     }
     for option in legacy {
         match option {
-            CopyLegacyOption::Binary => {
-                return Err("COPY TO STDOUT supports FORMAT text and csv, not binary".into())
-            }
+            CopyLegacyOption::Binary => binary = true,
             CopyLegacyOption::Delimiter(c) => delimiter = Some(*c),
             CopyLegacyOption::Null(s) => null = Some(s.clone()),
             CopyLegacyOption::Csv(csv_options) => {
@@ -127,6 +129,12 @@ fn format(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> Result<Format,
             }
             other => return Err(format!("COPY option {other} is not supported")),
         }
+    }
+    if binary {
+        if csv || delimiter.is_some() || null.is_some() || header {
+            return Err("COPY FORMAT binary takes no CSV, DELIMITER, NULL or HEADER option".into());
+        }
+        return Ok(Format::Binary);
     }
     Ok(if csv {
         Format::Csv {
@@ -169,18 +177,25 @@ fn fields(row: &[u8], count: usize) -> Vec<Option<&[u8]>> {
 }
 
 fn push_text(line: &mut BytesMut, value: &[u8], delimiter: char) {
-    for &b in value {
+    let special = |b: u8| {
+        matches!(b, b'\\' | b'\n' | b'\r') || (delimiter.is_ascii() && b == delimiter as u8)
+    };
+    // Runs of ordinary bytes are copied whole; most values have no byte to escape.
+    let mut start = 0;
+    for (i, &b) in value.iter().enumerate() {
+        if !special(b) {
+            continue;
+        }
+        line.extend_from_slice(&value[start..i]);
         match b {
-            b'\\' => line.extend_from_slice(b"\\\\"),
             b'\n' => line.extend_from_slice(b"\\n"),
             b'\r' => line.extend_from_slice(b"\\r"),
-            b'\t' if delimiter == '\t' => line.extend_from_slice(b"\\t"),
-            b if delimiter.is_ascii() && b == delimiter as u8 => {
-                line.extend_from_slice(&[b'\\', b]);
-            }
-            b => line.extend_from_slice(&[b]),
+            b'\t' => line.extend_from_slice(b"\\t"),
+            b => line.extend_from_slice(&[b'\\', b]),
         }
+        start = i + 1;
     }
+    line.extend_from_slice(&value[start..]);
 }
 
 fn push_csv(
@@ -221,9 +236,12 @@ fn push_char(line: &mut BytesMut, c: char) {
 
 /// One COPY line for a row of text-format fields.
 fn line(values: &[Option<&[u8]>], format: &Format) -> Bytes {
-    let mut out = BytesMut::new();
+    let size: usize = values.iter().map(|v| v.map_or(2, <[u8]>::len) + 1).sum();
+    let mut out = BytesMut::with_capacity(size + size / 8);
     for (i, value) in values.iter().enumerate() {
         match format {
+            // Binary rows are framed in `into_copy`, never as lines.
+            Format::Binary => {}
             Format::Text { delimiter, null } => {
                 if i > 0 {
                     push_char(&mut out, *delimiter);
@@ -254,8 +272,66 @@ fn line(values: &[Option<&[u8]>], format: &Format) -> Bytes {
     out.freeze()
 }
 
-/// Re-frames a text-format query result as COPY data.
-pub fn into_copy(mut result: QueryResponse, format: Format) -> CopyResponse {
+/// PostgreSQL's binary COPY signature, flags (none) and header extension length (0).
+const BINARY_SIGNATURE: &[u8; 19] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
+/// The binary COPY trailer: a field count of -1.
+const BINARY_TRAILER: [u8; 2] = [0xff, 0xff];
+
+/// Re-frames a binary-format query result as binary COPY data: each DataRow's fields are
+/// already (length, value) pairs, so a row is its field count followed by them.
+fn into_binary_copy(mut result: QueryResponse) -> PgWireResult<CopyResponse> {
+    let schema = result.row_schema();
+    if schema.iter().any(|f| f.format() != FieldFormat::Binary) {
+        return Err(PgWireError::UserError(Box::new(ErrorInfo::new(
+            "ERROR".to_owned(),
+            "0A000".to_owned(),
+            "COPY FORMAT binary is not available for this statement; use FORMAT text or csv"
+                .to_owned(),
+        ))));
+    }
+    let columns = schema.len();
+    let rows = std::mem::replace(result.data_rows(), Box::pin(futures::stream::empty()));
+    // As PostgreSQL frames it (and psycopg expects): the signature rides on the first row,
+    // or on the trailer when there are no rows.
+    let mut signature = Some(BINARY_SIGNATURE.as_slice());
+    let sent_any = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let seen = std::sync::Arc::clone(&sent_any);
+    let data = rows
+        .map(move |row| {
+            row.map(|row| {
+                let head = signature.take().unwrap_or_default();
+                let mut out = BytesMut::with_capacity(head.len() + row.data.len() + 2);
+                out.extend_from_slice(head);
+                out.extend_from_slice(&row.field_count.to_be_bytes());
+                out.extend_from_slice(&row.data);
+                seen.store(true, std::sync::atomic::Ordering::Relaxed);
+                CopyData::new(out.freeze())
+            })
+        })
+        .chain(futures::stream::once(async move {
+            let trailer = if sent_any.load(std::sync::atomic::Ordering::Relaxed) {
+                Bytes::from_static(&BINARY_TRAILER)
+            } else {
+                Bytes::from([BINARY_SIGNATURE.as_slice(), &BINARY_TRAILER].concat())
+            };
+            Ok(CopyData::new(trailer))
+        }));
+    // Built as text and switched: `CopyResponse::new` would append a second trailer.
+    let mut response = CopyResponse::new(0, columns, data);
+    response.format = 1;
+    Ok(response)
+}
+
+/// Re-frames a query result as COPY data in `format` (the result must have been produced in
+/// binary for `Format::Binary`, in text otherwise).
+pub fn into_copy(result: QueryResponse, format: Format) -> PgWireResult<CopyResponse> {
+    if format == Format::Binary {
+        return into_binary_copy(result);
+    }
+    Ok(into_text_copy(result, format))
+}
+
+fn into_text_copy(mut result: QueryResponse, format: Format) -> CopyResponse {
     let schema = result.row_schema();
     let columns = schema.len();
     let mut header = match &format {
@@ -292,6 +368,60 @@ pub fn into_copy(mut result: QueryResponse, format: Format) -> CopyResponse {
     CopyResponse::new(0, columns, data)
 }
 
+/// Sends a COPY … TO STDOUT response: like pgwire's `send_copy_out_response`, but the binary
+/// trailer (with the signature when there are no rows) is never counted in the `COPY n` tag.
+pub async fn send_copy_out<C>(client: &mut C, response: CopyResponse) -> PgWireResult<()>
+where
+    C: Sink<PgWireBackendMessage> + Unpin,
+    C::Error: std::fmt::Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    let column_formats = response.column_formats();
+    let CopyResponse {
+        format,
+        columns,
+        mut data_stream,
+        ..
+    } = response;
+    client
+        .send(PgWireBackendMessage::CopyOutResponse(CopyOutResponse::new(
+            format,
+            columns as i16,
+            column_formats,
+        )))
+        .await?;
+    let mut rows = 0;
+    while let Some(data) = data_stream.next().await {
+        match data {
+            Ok(data) => {
+                let framing = format == 1
+                    && (data.data.as_ref() == BINARY_TRAILER
+                        || data.data.as_ref().strip_prefix(BINARY_SIGNATURE.as_slice())
+                            == Some(BINARY_TRAILER.as_slice()));
+                if !framing {
+                    rows += 1;
+                }
+                client.feed(PgWireBackendMessage::CopyData(data)).await?;
+            }
+            Err(e) => {
+                client
+                    .send(PgWireBackendMessage::CopyFail(CopyFail::new(e.to_string())))
+                    .await?;
+                return Err(e);
+            }
+        }
+    }
+    client
+        .feed(PgWireBackendMessage::CopyDone(CopyDone::new()))
+        .await?;
+    client
+        .send(PgWireBackendMessage::CommandComplete(
+            Tag::new("COPY").with_rows(rows).into(),
+        ))
+        .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -321,7 +451,21 @@ mod tests {
         ));
         let r = parse("COPY orders TO STDOUT CSV HEADER").unwrap().unwrap();
         assert!(matches!(r.format, Format::Csv { header: true, .. }));
-        assert!(parse("COPY orders TO STDOUT (FORMAT binary)")
+        assert_eq!(
+            parse("COPY orders TO STDOUT (FORMAT binary)")
+                .unwrap()
+                .unwrap()
+                .format,
+            Format::Binary
+        );
+        assert_eq!(
+            parse("COPY orders TO STDOUT BINARY")
+                .unwrap()
+                .unwrap()
+                .format,
+            Format::Binary
+        );
+        assert!(parse("COPY orders TO STDOUT (FORMAT binary, HEADER)")
             .unwrap()
             .is_err());
         assert!(parse("COPY orders TO '/tmp/x'").is_none());

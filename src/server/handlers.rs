@@ -16,8 +16,7 @@ use datafusion_postgres::hooks::set_show::SetShowHook;
 use datafusion_postgres::hooks::transactions::TransactionStatementHook;
 use datafusion_postgres::pgwire::api::auth::StartupHandler;
 use datafusion_postgres::pgwire::api::cancel::{CancelHandler, DefaultCancelHandler};
-use datafusion_postgres::pgwire::api::copy::send_copy_out_response;
-use datafusion_postgres::pgwire::api::portal::{Portal, PortalExecutionState};
+use datafusion_postgres::pgwire::api::portal::{Format, Portal, PortalExecutionState};
 use datafusion_postgres::pgwire::api::query::{
     send_execution_response, send_query_response, send_ready_for_query, ExtendedQueryHandler,
     SimpleQueryHandler,
@@ -733,7 +732,7 @@ impl SimpleQueryHandler for Frontend {
                     transaction_status = transaction_status.to_error_state();
                 }
                 Response::CopyOut(copy) => {
-                    let send = std::pin::pin!(send_copy_out_response(client, copy));
+                    let send = std::pin::pin!(copy_out::send_copy_out(client, copy));
                     match select(send, cancel.as_mut()).await {
                         Either::Left((result, _)) => result?,
                         Either::Right(_) => return Err(PgWireError::QueryCanceled),
@@ -772,17 +771,25 @@ impl SimpleQueryHandler for Frontend {
                 )))
             })?;
             // The rows come from the query path, with its hooks, limits and timeout.
-            let responses =
-                <Self as SimpleQueryHandler>::do_query(self, client, &copy.select).await?;
-            return Ok(responses
+            let result_format = match copy.format {
+                copy_out::Format::Binary => Format::UnifiedBinary,
+                _ => Format::UnifiedText,
+            };
+            let responses = super::execute::RESULT_FORMAT
+                .scope(
+                    result_format,
+                    <Self as SimpleQueryHandler>::do_query(self, client, &copy.select),
+                )
+                .await?;
+            return responses
                 .into_iter()
                 .map(|r| match r {
                     Response::Query(rows) => {
-                        Response::CopyOut(copy_out::into_copy(rows, copy.format.clone()))
+                        copy_out::into_copy(rows, copy.format.clone()).map(Response::CopyOut)
                     }
-                    other => other,
+                    other => Ok(other),
                 })
-                .collect());
+                .collect();
         }
         let mut context = RunContext::new(client, self.timeout(client));
         self.admit(&mut context).await?;

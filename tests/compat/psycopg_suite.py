@@ -137,6 +137,23 @@ def _():
     assert data.decode().splitlines() == ["a,b", '1,"x,y"'], data
 
 
+@check("COPY TO STDOUT (FORMAT binary), rows typed and counted")
+def _():
+    query = ("SELECT order_id, customer_id, ts, total, channel, used_coupon, "
+             "CAST(ts AS DATE) AS day, CAST(total AS DOUBLE) AS f, CAST(NULL AS TEXT) AS n "
+             "FROM orders ORDER BY order_id LIMIT 50")
+    expected = conn.execute(query).fetchall()
+    cur = conn.cursor()
+    with cur.copy(f"COPY ({query}) TO STDOUT (FORMAT binary)") as copy:
+        copy.set_types(["int8", "int8", "timestamp", "numeric", "text", "bool", "date", "float8", "text"])
+        got = list(copy.rows())
+    assert got == expected, (got[:2], expected[:2])
+    assert cur.rowcount == 50, cur.rowcount
+    with cur.copy("COPY (SELECT 1 AS a WHERE false) TO STDOUT (FORMAT binary)") as copy:
+        assert list(copy.rows()) == []
+    assert cur.rowcount == 0, cur.rowcount
+
+
 @check("transactions and errors inside them")
 def _():
     with psycopg.connect(DSN) as c:  # not autocommit: psycopg sends BEGIN
