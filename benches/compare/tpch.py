@@ -143,6 +143,8 @@ def run_tpch(args, data, pg_dsn, psql):
         "streaming": stream,
         "all_answers_same": all(r["same_answer"] for r in rows),
         "all_postgres_answers_same": all(r["postgres_same_answer"] for r in rows) if pg_dsn else None,
+        "postgres_timeouts": [r["query"] for r in rows if (r.get("postgres_difference") or "").startswith("timed out")]
+        if pg_dsn else None,
     }
 
 
@@ -192,4 +194,8 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("interrupted (servers stopped, temporary PostgreSQL cluster deleted)", file=sys.stderr)
+        sys.exit(130)
