@@ -239,10 +239,15 @@ struct PgCatalog {
 #[async_trait]
 impl SchemaProvider for PgCatalog {
     fn table_names(&self) -> Vec<String> {
-        self.inner.table_names()
+        let mut names = self.inner.table_names();
+        names.push("pg_user".to_string());
+        names
     }
 
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
+        if name == "pg_user" {
+            return Ok(Some(Arc::new(pg_user_table()?)));
+        }
         let Some(inner) = self.inner.table(name).await? else {
             return Ok(None);
         };
@@ -273,8 +278,48 @@ impl SchemaProvider for PgCatalog {
     }
 
     fn table_exist(&self, name: &str) -> bool {
-        self.inner.table_exist(name)
+        name == "pg_user" || self.inner.table_exist(name)
     }
+}
+
+/// `pg_catalog.pg_user` (Npgsql's GetSchema and pgAdmin join it to find owners): the one role
+/// that owns every object in the emulated catalog (oid 10, what `pg_get_userbyid` names).
+/// Sightline's login users are not roles in the catalog.
+fn pg_user_table() -> Result<datafusion::datasource::MemTable> {
+    use datafusion::arrow::array::{BooleanArray, Int32Array, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+    let text_list = DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true)));
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("usename", DataType::Utf8, false),
+        Field::new("usesysid", DataType::Int32, false),
+        Field::new("usecreatedb", DataType::Boolean, false),
+        Field::new("usesuper", DataType::Boolean, false),
+        Field::new("userepl", DataType::Boolean, false),
+        Field::new("usebypassrls", DataType::Boolean, false),
+        Field::new("passwd", DataType::Utf8, true),
+        Field::new(
+            "valuntil",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            true,
+        ),
+        Field::new("useconfig", text_list.clone(), true),
+    ]));
+    let no = || Arc::new(BooleanArray::from(vec![false])) as ArrayRef;
+    let batch = RecordBatch::try_new(
+        Arc::clone(&schema),
+        vec![
+            Arc::new(StringArray::from(vec!["postgres"])),
+            Arc::new(Int32Array::from(vec![10])),
+            no(),
+            no(),
+            no(),
+            no(),
+            Arc::new(StringArray::from(vec!["********"])),
+            new_null_array(schema.field(7).data_type(), 1),
+            new_null_array(&text_list, 1),
+        ],
+    )?;
+    datafusion::datasource::MemTable::try_new(schema, vec![vec![batch]])
 }
 
 /// `table` plus the named `text[]` columns, all NULL (columns of PostgreSQL's catalog the

@@ -11,6 +11,12 @@
 //!
 //! - a scalar subquery looking one value up in `pg_catalog` → its value wrapped in `min()`
 //!   (DataFusion requires correlated scalar subqueries to be aggregated);
+//! - in catalog queries, PostgreSQL's functions in FROM: `string_to_array(…) s` (a scalar
+//!   function used as a one-row table, its column named after the alias) → `(SELECT
+//!   string_to_array(…) AS s) AS s`, and `generate_series(…) AS i` → `… AS i(i)` (Grafana's
+//!   search_path expansion);
+//! - `p.oid = t.typreceive` (any of pg_type's regproc columns) → `p.proname = t.typreceive`,
+//!   as those columns hold function names (Npgsql's type loading joins pg_proc this way).
 //!
 //! Only statements that contain one of these are re-serialised; everything else reaches
 //! DataFusion as the client wrote it.
@@ -18,8 +24,8 @@
 use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
-    visit_expressions_mut, DataType, Expr, FunctionArguments, GroupByExpr, Query, SelectItem,
-    SetExpr, TableFactor, Value,
+    visit_expressions_mut, BinaryOperator, DataType, Expr, FunctionArguments, GroupByExpr, Ident,
+    Query, SelectItem, SetExpr, TableAliasColumnDef, TableFactor, Value, VisitMut, VisitorMut,
 };
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -129,20 +135,133 @@ fn aggregate_catalog_lookup(query: &mut Query) -> bool {
     }
 }
 
+/// pg_type's regproc columns, which the emulated catalog fills with function names.
+const REGPROC_COLUMNS: [&str; 7] = [
+    "typinput",
+    "typoutput",
+    "typreceive",
+    "typsend",
+    "typmodin",
+    "typmodout",
+    "typanalyze",
+];
+
+fn is_regproc_column(expr: &Expr) -> bool {
+    let last = match expr {
+        Expr::Identifier(i) => i,
+        Expr::CompoundIdentifier(parts) => match parts.last() {
+            Some(i) => i,
+            None => return false,
+        },
+        _ => return false,
+    };
+    REGPROC_COLUMNS.contains(&last.value.to_ascii_lowercase().as_str())
+}
+
+/// `alias.oid` → `alias.proname`, for the pg_proc side of a join on a regproc column.
+fn proname_for_oid(expr: &mut Expr) -> bool {
+    if let Expr::CompoundIdentifier(parts) = expr {
+        if parts.len() >= 2
+            && parts
+                .last()
+                .is_some_and(|i| i.value.eq_ignore_ascii_case("oid"))
+        {
+            if let Some(last) = parts.last_mut() {
+                *last = Ident::new("proname");
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// Scalar functions that catalog queries call in FROM, as PostgreSQL allows.
+const SCALARS_IN_FROM: [&str; 2] = ["string_to_array", "current_schemas"];
+
+/// PostgreSQL's functions-in-FROM conventions (see the module docs).
+struct FromFunctions {
+    changed: bool,
+}
+
+impl VisitorMut for FromFunctions {
+    type Break = ();
+
+    fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        let TableFactor::Table {
+            name,
+            alias: Some(alias),
+            args: Some(args),
+            ..
+        } = factor
+        else {
+            return ControlFlow::Continue(());
+        };
+        let function = name.to_string().to_ascii_lowercase();
+        let function = function.rsplit('.').next().unwrap_or_default();
+        if function == "generate_series" && name.0.len() == 1 && alias.columns.is_empty() {
+            alias.columns = vec![TableAliasColumnDef::from_name(alias.name.value.clone())];
+            self.changed = true;
+        } else if SCALARS_IN_FROM.contains(&function) && alias.columns.is_empty() {
+            let call = args
+                .args
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "SELECT * FROM (SELECT {name}({call}) AS {0}) AS {0}",
+                alias.name
+            );
+            let derived = Parser::parse_sql(&PostgreSqlDialect {}, &sql)
+                .ok()
+                .and_then(|mut statements| match statements.pop() {
+                    Some(datafusion::sql::sqlparser::ast::Statement::Query(q)) => match *q.body {
+                        SetExpr::Select(select) => {
+                            select.from.into_iter().next().map(|t| t.relation)
+                        }
+                        _ => None,
+                    },
+                    _ => None,
+                });
+            if let Some(derived) = derived {
+                *factor = derived;
+                self.changed = true;
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}
+
 /// The rewritten statement text, or `None` when nothing needed rewriting (or it does not parse
 /// as PostgreSQL; DataFusion then reports the error in its own words).
 pub fn rewrite(sql: &str) -> Option<String> {
     let lower = sql.to_ascii_lowercase();
     let catalog_subquery = lower.contains("pg_") && lower.contains("(select");
+    let regproc_join = REGPROC_COLUMNS.iter().any(|c| lower.contains(c));
+    // Not when ORDER BY holds a subquery: DataFusion cannot plan one there, while the
+    // unrewritten statement still runs (Grafana's table list sorts by search_path membership).
+    let subquery_in_order_by = lower
+        .rfind("order by")
+        .is_some_and(|at| lower[at..].contains("select"));
+    let functions_in_from = (lower.contains("information_schema") || lower.contains("pg_"))
+        && (lower.contains("generate_series") || SCALARS_IN_FROM.iter().any(|f| lower.contains(f)))
+        && !subquery_in_order_by;
     if !lower.contains("generate_subscripts")
         && !lower.contains("escape")
         && !lower.contains("regproc")
         && !catalog_subquery
+        && !regproc_join
+        && !functions_in_from
     {
         return None;
     }
     let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).ok()?;
     let mut changed = false;
+    if functions_in_from {
+        let mut from = FromFunctions { changed: false };
+        let _ = statements.visit(&mut from);
+        changed = from.changed;
+    }
     let _ = visit_expressions_mut(&mut statements, |expr| {
         match expr {
             Expr::Function(f)
@@ -184,6 +303,31 @@ pub fn rewrite(sql: &str) -> Option<String> {
                         *expr = new;
                         changed = true;
                     }
+                }
+            }
+            Expr::BinaryOp {
+                left,
+                op: BinaryOperator::Eq,
+                right,
+            } if regproc_join => {
+                if is_regproc_column(right) {
+                    changed |= proname_for_oid(left);
+                } else if is_regproc_column(left) {
+                    changed |= proname_for_oid(right);
+                }
+            }
+            // PostgreSQL's `user` is current_user (Grafana's search_path expansion).
+            Expr::Function(f)
+                if functions_in_from
+                    && matches!(f.args, FunctionArguments::None)
+                    && f.name.0.len() == 1
+                    && f.name.0[0].as_ident().is_some_and(|i| {
+                        i.quote_style.is_none() && i.value.eq_ignore_ascii_case("user")
+                    }) =>
+            {
+                if let Some(new) = parse_expr("current_user") {
+                    *expr = new;
+                    changed = true;
                 }
             }
             Expr::Subquery(query) if catalog_subquery => {
@@ -262,6 +406,17 @@ mod tests {
         // User tables and already-aggregated lookups are left alone.
         assert!(rewrite("SELECT (SELECT max(total) FROM orders WHERE customer_id = 1)").is_none());
         assert!(rewrite("SELECT (SELECT count(*) FROM pg_catalog.pg_type)").is_none());
+        assert_eq!(
+            rewrite("SELECT t.typname FROM pg_type t LEFT JOIN pg_proc AS proc ON proc.oid = t.typreceive").as_deref(),
+            Some("SELECT t.typname FROM pg_type t LEFT JOIN pg_proc AS proc ON proc.proname = t.typreceive")
+        );
+        assert!(rewrite("SELECT typreceive FROM pg_type WHERE oid = 23").is_none());
+        assert_eq!(
+            rewrite("SELECT s[i] FROM generate_series(1, 2) AS i, string_to_array(current_setting('search_path'), ',') s WHERE 'pg_catalog' <> ''").as_deref(),
+            Some("SELECT s[i] FROM generate_series(1, 2) AS i (i), (SELECT string_to_array(current_setting('search_path'), ',') AS s) AS s WHERE 'pg_catalog' <> ''")
+        );
+        // Outside catalog queries, DataFusion's own naming (`value`) stays.
+        assert!(rewrite("SELECT t.value FROM generate_series(1, 2) AS t").is_none());
     }
 
     #[tokio::test]

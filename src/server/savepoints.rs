@@ -1,7 +1,8 @@
 //! `SAVEPOINT`, `RELEASE [SAVEPOINT]` and `ROLLBACK TO [SAVEPOINT]`, which psycopg and
 //! SQLAlchemy send around statements inside a transaction. The data is read-only, so there is
 //! nothing to undo: they are accepted, and `ROLLBACK TO` clears an aborted transaction's error
-//! state as in PostgreSQL.
+//! state as in PostgreSQL. `DISCARD ALL|PLANS|SEQUENCES|TEMP`, which connection pools send
+//! before reusing a connection, is accepted the same way.
 
 use std::sync::Arc;
 
@@ -29,6 +30,7 @@ fn is_savepoint_statement(statement: &Statement) -> bool {
                 savepoint: Some(_),
                 ..
             }
+            | Statement::Discard { .. }
     )
 }
 
@@ -57,6 +59,11 @@ impl QueryHook for SavepointHook {
             Statement::ReleaseSavepoint { .. } => {
                 Some(Ok(Response::Execution(Tag::new("RELEASE"))))
             }
+            // Npgsql resets pooled connections with DISCARD ALL. Sightline keeps no temporary
+            // tables, sequences or advisory locks, and session settings are server-wide.
+            Statement::Discard { object_type } => Some(Ok(Response::Execution(Tag::new(
+                &format!("DISCARD {object_type}"),
+            )))),
             Statement::Rollback {
                 savepoint: Some(_), ..
             } => {

@@ -175,6 +175,7 @@ fn drivers_and_bi_clients() {
 /// (`tests/compat/queries/*.sql`: Metabase, Grafana, DBeaver, pgAdmin, pgcli, ADBC), replayed
 /// over both protocols: every one must run without error, except the blocks marked
 /// `-- known failure: why`, which must still fail (remove the mark when one starts working).
+/// A block with `-- expect rows: N+` must also return at least N rows.
 #[tokio::test]
 async fn replayed_catalog_queries_run() {
     let addr = crate::support::demo_server();
@@ -188,6 +189,7 @@ async fn replayed_catalog_queries_run() {
     let mut failures = Vec::new();
     let mut replayed = 0;
     let mut known = 0;
+    let mut checked = 0;
     for file in &files {
         let tool = file.file_stem().unwrap().to_string_lossy().to_string();
         let text = std::fs::read_to_string(file).unwrap();
@@ -212,13 +214,34 @@ async fn replayed_catalog_queries_run() {
                 }
                 continue;
             }
-            if let Err(e) = client.simple_query(sql).await {
-                failures.push(format!(
-                    "{tool} (simple): {}\n  {}",
-                    describe(&e),
-                    shorten(sql)
-                ));
-                continue;
+            let messages = match client.simple_query(sql).await {
+                Ok(messages) => messages,
+                Err(e) => {
+                    failures.push(format!(
+                        "{tool} (simple): {}\n  {}",
+                        describe(&e),
+                        shorten(sql)
+                    ));
+                    continue;
+                }
+            };
+            // `-- expect rows: N+`: a correct answer on the demo data has at least N rows.
+            let expected = block.lines().find_map(|l| {
+                l.strip_prefix("-- expect rows: ")
+                    .and_then(|n| n.trim().trim_end_matches('+').parse::<usize>().ok())
+            });
+            if let Some(min) = expected {
+                checked += 1;
+                let rows = messages
+                    .iter()
+                    .filter(|m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(_)))
+                    .count();
+                if rows < min {
+                    failures.push(format!(
+                        "{tool}: {rows} rows, a correct answer has at least {min}\n  {}",
+                        shorten(sql)
+                    ));
+                }
             }
             let is_query = sql.to_ascii_lowercase().starts_with("select")
                 || sql.to_ascii_lowercase().starts_with("with");
@@ -234,7 +257,8 @@ async fn replayed_catalog_queries_run() {
         }
     }
     println!(
-        "replayed {replayed} catalog queries from {} tools ({known} known failures)",
+        "replayed {replayed} catalog queries from {} tools ({known} known failures, \
+         {checked} row counts checked)",
         files.len()
     );
     assert!(replayed >= 40, "only {replayed} queries in the corpus");

@@ -49,8 +49,7 @@ SELECT quote_ident(table_name) AS "table"
       ORDER BY 1
 -- next
 -- postgresMetaQuery.getSchema('orders') (query builder column list for an unqualified table, which takes the
--- search_path branch; grafana.sql has the schema-qualified form). Sightline currently runs it but returns
--- 0 rows (wrong: 12 expected; the replay test does not check row counts)
+-- search_path branch; grafana.sql has the schema-qualified form).
 -- expect rows: 12+
 SELECT quote_ident(column_name) AS "column", data_type AS "type"
     FROM information_schema.columns

@@ -15,7 +15,6 @@
 -- expect rows: 1+
 SELECT version();
 -- next
--- known failure: 42000 Correlated scalar subquery must be aggregated to return at most one row
 -- Npgsql type loading (PostgresDatabaseInfo.GenerateLoadTypesQuery(withRange: true, withMultirange: true, loadTableComposites: false))
 -- expect rows: 10+
 
@@ -86,11 +85,9 @@ FROM pg_enum
 JOIN pg_type ON pg_type.oid=enumtypid
 ORDER BY oid, enumsortorder;
 -- next
--- known failure: 0A000 Unsupported SQL statement: DISCARD ALL
 -- Sent (as a pregenerated simple query) when a pooled connection is reset.
 DISCARD ALL
 -- next
--- known failure: 42P01 table 'sightline.pg_catalog.pg_user' not found
 -- GetSchema("Databases")
 -- expect rows: 1+
 SELECT d.datname, u.usename, pg_catalog.pg_encoding_to_char(d.encoding)
@@ -148,12 +145,10 @@ WHERE table_schema NOT IN ('pg_catalog', 'information_schema') AND table_schema 
 -- GetSchema("MaterializedViews")
 SELECT current_database(), schemaname, matviewname, matviewowner, hasindexes, ispopulated FROM pg_catalog.pg_matviews
 -- next
--- known failure: 42P01 table 'sightline.pg_catalog.pg_user' not found
 -- GetSchema("Users")
 -- expect rows: 1+
 SELECT usename, usesysid FROM pg_catalog.pg_user
 -- next
--- known failure: 42P01 table 'sightline.pg_catalog.pg_user' not found
 -- GetSchema("Indexes", [null, "public", "orders"])
 SELECT current_database(),
     n.nspname,
