@@ -74,6 +74,23 @@ fn panic_error(payload: Box<dyn std::any::Any + Send>, sql: &str) -> PgWireError
     )))
 }
 
+/// Runs a statement under its timeout (57014 when it expires), a panic in it becoming XX000.
+async fn guarded<T>(
+    run: impl std::future::Future<Output = PgWireResult<T>>,
+    timeout: Option<Duration>,
+    sql: &str,
+) -> PgWireResult<T> {
+    let run = std::panic::AssertUnwindSafe(run).catch_unwind();
+    let run = match timeout {
+        Some(t) => match tokio::time::timeout(t, run).await {
+            Ok(run) => run,
+            Err(_) => Ok(Err(timeout_error())),
+        },
+        None => run.await,
+    };
+    run.unwrap_or_else(|payload| Err(panic_error(payload, sql)))
+}
+
 /// The rows of a response, with a panic while producing one turned into a final XX000 error,
 /// and the statement_timeout enforced while rows are produced.
 struct CatchUnwind<S> {
@@ -504,7 +521,7 @@ impl Frontend {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let run = std::panic::AssertUnwindSafe(super::execute::RESULT_FORMAT.scope(
+        let run = super::execute::RESULT_FORMAT.scope(
             portal.result_column_format.clone(),
             <DfSessionService as ExtendedQueryHandler>::do_query(
                 &self.inner,
@@ -512,16 +529,8 @@ impl Frontend {
                 portal,
                 max_rows,
             ),
-        ))
-        .catch_unwind();
-        let run = match timeout {
-            Some(t) => match tokio::time::timeout(t, run).await {
-                Ok(run) => run,
-                Err(_) => Ok(Err(timeout_error())),
-            },
-            None => run.await,
-        };
-        run.unwrap_or_else(|payload| Err(panic_error(payload, sql)))
+        );
+        guarded(run, timeout, sql).await
     }
 }
 
@@ -794,21 +803,8 @@ impl SimpleQueryHandler for Frontend {
         let mut context = RunContext::new(client, self.timeout(client));
         self.admit(&mut context).await?;
         let (started, peer, timeout) = (context.started, context.client, context.timeout);
-        let run = std::panic::AssertUnwindSafe(<DfSessionService as SimpleQueryHandler>::do_query(
-            &self.inner,
-            client,
-            query,
-        ))
-        .catch_unwind();
-        let run = match timeout {
-            Some(t) => match tokio::time::timeout(t, run).await {
-                Ok(run) => run,
-                Err(_) => Ok(Err(timeout_error())),
-            },
-            None => run.await,
-        };
-        let run = run.unwrap_or_else(|payload| Err(panic_error(payload, query)));
-        match run {
+        let run = <DfSessionService as SimpleQueryHandler>::do_query(&self.inner, client, query);
+        match guarded(run, timeout, query).await {
             Ok(responses) => Ok(responses
                 .into_iter()
                 .map(|r| with_log(r, query, &context))
