@@ -4,9 +4,10 @@
 //! `chrono` format strings, `rust_decimal` conversion) and allocates per row; streaming a big
 //! table spent most of its time there. Here each column is downcast once per batch, the common
 //! text encodings (integers, strings, booleans, ISO dates and timestamps, decimals) are written
-//! directly into one buffer per batch, and every other value — binary format, other types,
-//! other DateStyles, out-of-range values — goes through arrow-pg's own `encode_value`, so the
-//! output is byte for byte what arrow-pg produces (the tests below compare the two).
+//! directly into one buffer per batch, the common binary ones through the same `ToSql` impls
+//! arrow-pg would reach, and every other value — other types, other DateStyles, out-of-range
+//! values — goes through arrow-pg's own `encode_value`, so the output is byte for byte what
+//! arrow-pg produces (the tests below compare the two).
 
 use std::sync::Arc;
 
@@ -103,6 +104,17 @@ enum Column<'a> {
     /// Naive timestamps in ISO DateStyle only.
     Timestamp(Timestamps<'a>),
     Decimal(&'a Decimal128Array, u32),
+    /// Binary format: the same value types arrow-pg would pass to `postgres_types::ToSql`,
+    /// minus its per-value dispatch. (Strings are the same bytes in both formats.)
+    BinInt16(&'a PrimitiveArray<Int16Type>),
+    BinInt32(&'a PrimitiveArray<Int32Type>),
+    BinInt64(&'a PrimitiveArray<Int64Type>),
+    BinFloat32(&'a Float32Array),
+    BinFloat64(&'a Float64Array),
+    BinBool(&'a BooleanArray),
+    BinDate32(&'a Date32Array),
+    BinTimestamp(Timestamps<'a>),
+    BinDecimal(&'a Decimal128Array, u32),
     /// arrow-pg's per-value path.
     Other,
 }
@@ -144,10 +156,48 @@ impl Timestamps<'_> {
 const DECIMAL_MAX_MANTISSA: u128 = 79_228_162_514_264_337_593_543_950_335;
 const DECIMAL_MAX_SCALE: i8 = 28;
 
+fn timestamps<'a>(array: &'a ArrayRef, unit: &TimeUnit) -> Timestamps<'a> {
+    match unit {
+        TimeUnit::Second => Timestamps::Second(array.as_primitive()),
+        TimeUnit::Millisecond => Timestamps::Millisecond(array.as_primitive()),
+        TimeUnit::Microsecond => Timestamps::Microsecond(array.as_primitive()),
+        TimeUnit::Nanosecond => Timestamps::Nanosecond(array.as_primitive()),
+    }
+}
+
 fn column<'a>(array: &'a ArrayRef, pg: &'a FieldInfo) -> Column<'a> {
-    let other = Column::Other;
-    if pg.format() != FieldFormat::Text || matches!(pg.datatype().kind(), Kind::Array(_)) {
-        return other;
+    if matches!(pg.datatype().kind(), Kind::Array(_)) {
+        return Column::Other;
+    }
+    let ty = pg.datatype();
+    if pg.format() == FieldFormat::Binary {
+        return match array.data_type() {
+            DataType::Int16 if *ty == Type::INT2 => Column::BinInt16(array.as_primitive()),
+            DataType::Int32 if *ty == Type::INT4 => Column::BinInt32(array.as_primitive()),
+            DataType::Int64 if *ty == Type::INT8 => Column::BinInt64(array.as_primitive()),
+            DataType::Float32 if *ty == Type::FLOAT4 => Column::BinFloat32(array.as_primitive()),
+            DataType::Float64 if *ty == Type::FLOAT8 => Column::BinFloat64(array.as_primitive()),
+            DataType::Boolean if *ty == Type::BOOL => Column::BinBool(array.as_boolean()),
+            DataType::Utf8 if *ty == Type::TEXT || *ty == Type::VARCHAR => {
+                Column::Utf8(array.as_string())
+            }
+            DataType::LargeUtf8 if *ty == Type::TEXT || *ty == Type::VARCHAR => {
+                Column::LargeUtf8(array.as_string())
+            }
+            DataType::Utf8View if *ty == Type::TEXT || *ty == Type::VARCHAR => {
+                Column::Utf8View(array.as_string_view())
+            }
+            DataType::Date32 if *ty == Type::DATE => Column::BinDate32(array.as_primitive()),
+            DataType::Timestamp(unit, None) if *ty == Type::TIMESTAMP => {
+                Column::BinTimestamp(timestamps(array, unit))
+            }
+            DataType::Decimal128(_, scale)
+                if (0..=DECIMAL_MAX_SCALE).contains(scale) && *ty == Type::NUMERIC =>
+            {
+                Column::BinDecimal(array.as_primitive(), *scale as u32)
+            }
+            _ => Column::Other,
+        };
     }
     let iso = || {
         DateStyle::new(&pg.format_options().date_style).date_format_str() == "%Y-%m-%d"
@@ -169,23 +219,42 @@ fn column<'a>(array: &'a ArrayRef, pg: &'a FieldInfo) -> Column<'a> {
         DataType::Utf8 => Column::Utf8(array.as_string()),
         DataType::LargeUtf8 => Column::LargeUtf8(array.as_string()),
         DataType::Utf8View => Column::Utf8View(array.as_string_view()),
-        DataType::Date32 if *pg.datatype() == Type::DATE && iso() => {
-            Column::Date32(array.as_primitive())
-        }
-        DataType::Timestamp(unit, None) if *pg.datatype() == Type::TIMESTAMP && iso() => {
-            Column::Timestamp(match unit {
-                TimeUnit::Second => Timestamps::Second(array.as_primitive()),
-                TimeUnit::Millisecond => Timestamps::Millisecond(array.as_primitive()),
-                TimeUnit::Microsecond => Timestamps::Microsecond(array.as_primitive()),
-                TimeUnit::Nanosecond => Timestamps::Nanosecond(array.as_primitive()),
-            })
+        DataType::Date32 if *ty == Type::DATE && iso() => Column::Date32(array.as_primitive()),
+        DataType::Timestamp(unit, None) if *ty == Type::TIMESTAMP && iso() => {
+            Column::Timestamp(timestamps(array, unit))
         }
         DataType::Decimal128(_, scale)
-            if (0..=DECIMAL_MAX_SCALE).contains(scale) && *pg.datatype() == Type::NUMERIC =>
+            if (0..=DECIMAL_MAX_SCALE).contains(scale) && *ty == Type::NUMERIC =>
         {
             Column::Decimal(array.as_primitive(), *scale as u32)
         }
-        _ => other,
+        _ => Column::Other,
+    }
+}
+
+/// A binary value through its `ToSql` (errors, such as a date too far out, go through arrow-pg).
+#[inline]
+fn binary<T: ToSql>(
+    row: &mut RowBuffer,
+    col: &Col,
+    i: usize,
+    value: Option<T>,
+) -> PgWireResult<()> {
+    let Some(value) = value else {
+        return col.other(row, i);
+    };
+    let at = row.buf.len();
+    row.buf.put_i32(0);
+    match value.to_sql(col.pg.datatype(), &mut row.buf) {
+        Ok(_) => {
+            let len = (row.buf.len() - at - 4) as i32;
+            row.buf[at..at + 4].copy_from_slice(&len.to_be_bytes());
+            Ok(())
+        }
+        Err(_) => {
+            row.buf.truncate(at);
+            col.other(row, i)
+        }
     }
 }
 
@@ -355,6 +424,46 @@ pub fn encode_batch(
                         } else {
                             col.other(&mut row, i)?;
                         }
+                    }
+                },
+                Column::BinInt16(a) => match a.is_null(i) {
+                    true => row.null(),
+                    false => row.field(|b| b.put_i16(a.value(i))),
+                },
+                Column::BinInt32(a) => match a.is_null(i) {
+                    true => row.null(),
+                    false => row.field(|b| b.put_i32(a.value(i))),
+                },
+                Column::BinInt64(a) => match a.is_null(i) {
+                    true => row.null(),
+                    false => row.field(|b| b.put_i64(a.value(i))),
+                },
+                Column::BinFloat32(a) => match a.is_null(i) {
+                    true => row.null(),
+                    false => row.field(|b| b.put_f32(a.value(i))),
+                },
+                Column::BinFloat64(a) => match a.is_null(i) {
+                    true => row.null(),
+                    false => row.field(|b| b.put_f64(a.value(i))),
+                },
+                Column::BinBool(a) => match a.is_null(i) {
+                    true => row.null(),
+                    false => row.field(|b| b.put_u8(u8::from(a.value(i)))),
+                },
+                Column::BinDate32(a) => match a.is_null(i) {
+                    true => row.null(),
+                    false => binary(&mut row, col, i, a.value_as_date(i))?,
+                },
+                Column::BinTimestamp(a) => match col.array.is_null(i) {
+                    true => row.null(),
+                    false => binary(&mut row, col, i, a.value(i))?,
+                },
+                Column::BinDecimal(a, scale) => match a.is_null(i) {
+                    true => row.null(),
+                    false => {
+                        let value =
+                            rust_decimal::Decimal::try_from_i128_with_scale(a.value(i), *scale);
+                        binary(&mut row, col, i, value.ok())?
                     }
                 },
                 Column::Other => col.other(&mut row, i)?,
@@ -701,7 +810,7 @@ mod tests {
     }
 
     #[test]
-    fn other_settings_and_binary_go_through_arrow_pg() {
+    fn other_settings_and_binary_match_arrow_pg() {
         let mut options = FormatOptions::default();
         options.date_style = "SQL, DMY".into();
         options.extra_float_digits = 0;
@@ -729,10 +838,11 @@ mod tests {
             vec![Arc::new(too_big)],
         )
         .unwrap();
-        let fields = Arc::new(
-            arrow_schema_to_pg_fields(b.schema().as_ref(), &Format::UnifiedText, None).unwrap(),
-        );
-        let ours = encode_batch(&b, &fields).map(|_| ()).unwrap_err();
-        assert!(ours.to_string().contains("22003") || format!("{ours:?}").contains("22003"));
+        for format in [Format::UnifiedText, Format::UnifiedBinary] {
+            let fields =
+                Arc::new(arrow_schema_to_pg_fields(b.schema().as_ref(), &format, None).unwrap());
+            let ours = encode_batch(&b, &fields).map(|_| ()).unwrap_err();
+            assert!(format!("{ours:?}").contains("22003"), "{ours:?}");
+        }
     }
 }
