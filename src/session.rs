@@ -43,7 +43,8 @@ pub fn build_context(config: &Config, data_dir: &Path) -> Result<SessionContext>
     );
 
     let mut session_config = SessionConfig::new()
-        .with_information_schema(true)
+        // Sightline's own, PostgreSQL-shaped (registered below).
+        .with_information_schema(false)
         .with_create_default_catalog_and_schema(false)
         .with_default_catalog_and_schema(CATALOG, SCHEMA)
         .with_target_partitions(config.target_partitions)
@@ -75,5 +76,13 @@ pub fn build_context(config: &Config, data_dir: &Path) -> Result<SessionContext>
     sightline_udfs::register_all(&ctx)?;
     crate::pg_compat::register(&ctx);
     crate::pg_compat::functions::register(&ctx, CATALOG)?;
+    let state = ctx.state();
+    let information_schema = crate::catalog::information_schema::PgInformationSchema::new(
+        state.catalog_list(),
+        state.table_functions().clone(),
+    );
+    ctx.catalog(CATALOG)
+        .ok_or_else(|| DataFusionError::Internal(format!("catalog {CATALOG} missing")))?
+        .register_schema("information_schema", Arc::new(information_schema))?;
     Ok(ctx)
 }

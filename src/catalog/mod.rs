@@ -10,6 +10,7 @@
 //! * Tables are looked up when a query is planned, so new files and tables are seen by the next
 //!   query without a restart; footers are read once per file version (path, size, mtime).
 
+pub mod information_schema;
 mod store;
 
 use std::collections::{BTreeMap, HashMap, HashSet};

@@ -15,6 +15,8 @@
 //!   function used as a one-row table, its column named after the alias) → `(SELECT
 //!   string_to_array(…) AS s) AS s`, and `generate_series(…) AS i` → `… AS i(i)` (Grafana's
 //!   search_path expansion);
+//! - in catalog queries, a second copy of an unaliased select-list expression → aliased
+//!   (`current_database() AS "current_database_2"`), as DataFusion requires unique names;
 //! - `p.oid = t.typreceive` (any of pg_type's regproc columns) → `p.proname = t.typreceive`,
 //!   as those columns hold function names (Npgsql's type loading joins pg_proc this way).
 //!
@@ -232,12 +234,54 @@ impl VisitorMut for FromFunctions {
     }
 }
 
+/// The second and later copies of an unaliased select-list expression get an alias:
+/// PostgreSQL allows `SELECT current_database(), …, current_database()` (Npgsql's GetSchema
+/// queries), DataFusion requires unique column names.
+struct UniqueNames {
+    changed: bool,
+}
+
+impl VisitorMut for UniqueNames {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        let SetExpr::Select(select) = query.body.as_mut() else {
+            return ControlFlow::Continue(());
+        };
+        let mut seen: std::collections::HashMap<String, usize> = Default::default();
+        for item in select.projection.iter_mut() {
+            let SelectItem::UnnamedExpr(expr) = item else {
+                continue;
+            };
+            let copies = seen.entry(expr.to_string()).or_default();
+            *copies += 1;
+            if *copies > 1 {
+                // PostgreSQL's own name for the column, made unique.
+                let name = match &*expr {
+                    Expr::Function(f) => f.name.0.last().map(|p| p.to_string()),
+                    Expr::Identifier(i) => Some(i.value.clone()),
+                    Expr::CompoundIdentifier(parts) => parts.last().map(|i| i.value.clone()),
+                    _ => None,
+                }
+                .unwrap_or_else(|| "?column?".to_string());
+                *item = SelectItem::ExprWithAlias {
+                    expr: expr.clone(),
+                    alias: Ident::with_quote('"', format!("{name}_{copies}")),
+                };
+                self.changed = true;
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}
+
 /// The rewritten statement text, or `None` when nothing needed rewriting (or it does not parse
 /// as PostgreSQL; DataFusion then reports the error in its own words).
 pub fn rewrite(sql: &str) -> Option<String> {
     let lower = sql.to_ascii_lowercase();
     let catalog_subquery = lower.contains("pg_") && lower.contains("(select");
     let regproc_join = REGPROC_COLUMNS.iter().any(|c| lower.contains(c));
+    let catalog_query = lower.contains("pg_catalog") || lower.contains("information_schema");
     // Not when ORDER BY holds a subquery: DataFusion cannot plan one there, while the
     // unrewritten statement still runs (Grafana's table list sorts by search_path membership).
     let subquery_in_order_by = lower
@@ -252,6 +296,7 @@ pub fn rewrite(sql: &str) -> Option<String> {
         && !catalog_subquery
         && !regproc_join
         && !functions_in_from
+        && !catalog_query
     {
         return None;
     }
@@ -261,6 +306,11 @@ pub fn rewrite(sql: &str) -> Option<String> {
         let mut from = FromFunctions { changed: false };
         let _ = statements.visit(&mut from);
         changed = from.changed;
+    }
+    if catalog_query {
+        let mut names = UniqueNames { changed: false };
+        let _ = statements.visit(&mut names);
+        changed |= names.changed;
     }
     let _ = visit_expressions_mut(&mut statements, |expr| {
         match expr {
@@ -414,6 +464,10 @@ mod tests {
         assert_eq!(
             rewrite("SELECT s[i] FROM generate_series(1, 2) AS i, string_to_array(current_setting('search_path'), ',') s WHERE 'pg_catalog' <> ''").as_deref(),
             Some("SELECT s[i] FROM generate_series(1, 2) AS i (i), (SELECT string_to_array(current_setting('search_path'), ',') AS s) AS s WHERE 'pg_catalog' <> ''")
+        );
+        assert_eq!(
+            rewrite("SELECT current_database(), n.nspname, current_database() FROM pg_catalog.pg_namespace n").as_deref(),
+            Some("SELECT current_database(), n.nspname, current_database() AS \"current_database_2\" FROM pg_catalog.pg_namespace n")
         );
         // Outside catalog queries, DataFusion's own naming (`value`) stays.
         assert!(rewrite("SELECT t.value FROM generate_series(1, 2) AS t").is_none());

@@ -209,3 +209,148 @@ async fn files_with_different_columns_make_one_table() {
         ]
     );
 }
+
+/// name, data_type, udt_name, numeric_precision, numeric_scale, ordinal_position, is_updatable
+type ColumnRow = (
+    String,
+    String,
+    String,
+    Option<i32>,
+    Option<i32>,
+    i32,
+    String,
+);
+
+/// `information_schema` answers as PostgreSQL's does: PostgreSQL type names and the columns
+/// drivers read (`udt_name`, `is_updatable`, views' `check_option`), and SHOW still works.
+#[tokio::test]
+async fn information_schema_is_postgresql_shaped() {
+    use datafusion::arrow::array::{Decimal128Array, TimestampMicrosecondArray};
+    let dir = tempfile::tempdir().unwrap();
+    let batch = RecordBatch::try_from_iter([
+        ("id", Arc::new(Int64Array::from(vec![1])) as _),
+        ("label", Arc::new(StringArray::from(vec!["a"])) as _),
+        (
+            "amount",
+            Arc::new(
+                Decimal128Array::from(vec![1234])
+                    .with_precision_and_scale(12, 2)
+                    .unwrap(),
+            ) as _,
+        ),
+        (
+            "at",
+            Arc::new(TimestampMicrosecondArray::from(vec![0]).with_timezone("UTC")) as _,
+        ),
+    ])
+    .unwrap();
+    write_batch(&dir.path().join("things.parquet"), &batch);
+    let client = connect(start_server(dir.path())).await;
+    client
+        .simple_query("CREATE VIEW big_things AS SELECT id FROM things WHERE id > 0")
+        .await
+        .unwrap();
+    let rows = client
+        .query(
+            "SELECT column_name, data_type, udt_name, numeric_precision, numeric_scale, \
+             ordinal_position, is_updatable FROM information_schema.columns \
+             WHERE table_schema = 'public' AND table_name = 'things' ORDER BY ordinal_position",
+            &[],
+        )
+        .await
+        .unwrap();
+    let got: Vec<ColumnRow> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.get(0),
+                r.get(1),
+                r.get(2),
+                r.get(3),
+                r.get(4),
+                r.get(5),
+                r.get(6),
+            )
+        })
+        .collect();
+    let no = || "NO".to_string();
+    assert_eq!(
+        got,
+        [
+            (
+                "id".into(),
+                "bigint".into(),
+                "int8".into(),
+                Some(64),
+                Some(0),
+                1,
+                no()
+            ),
+            (
+                "label".into(),
+                "text".into(),
+                "text".into(),
+                None,
+                None,
+                2,
+                no()
+            ),
+            (
+                "amount".into(),
+                "numeric".into(),
+                "numeric".into(),
+                Some(12),
+                Some(2),
+                3,
+                no()
+            ),
+            (
+                "at".into(),
+                "timestamp with time zone".into(),
+                "timestamptz".into(),
+                None,
+                None,
+                4,
+                no()
+            ),
+        ]
+    );
+    let views = client
+        .simple_query(
+            "SELECT table_name, check_option, view_definition IS NOT NULL \
+             FROM information_schema.views WHERE table_schema = 'public'",
+        )
+        .await
+        .unwrap();
+    assert_eq!(first_column(&views), [Some("big_things".to_string())]);
+    let kinds = client
+        .simple_query(
+            "SELECT table_type FROM information_schema.tables WHERE table_schema = 'public' \
+             ORDER BY table_name",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        first_column(&kinds),
+        [Some("VIEW".to_string()), Some("BASE TABLE".to_string())]
+    );
+    let schemata = client
+        .simple_query("SELECT schema_name FROM information_schema.schemata ORDER BY 1")
+        .await
+        .unwrap();
+    assert_eq!(
+        first_column(&schemata),
+        ["information_schema", "pg_catalog", "public"].map(|s| Some(s.to_string()))
+    );
+    // SHOW reads DataFusion's settings table, still served from information_schema.
+    let shown = client.simple_query("SHOW search_path").await.unwrap();
+    assert_eq!(first_column(&shown).len(), 1);
+    assert!(
+        count(
+            &client,
+            "SELECT count(*) FROM information_schema.df_settings"
+        )
+        .await
+            > 0
+    );
+}

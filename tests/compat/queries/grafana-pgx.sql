@@ -83,7 +83,6 @@ SELECT table_name FROM information_schema.tables
 		 WHERE table_schema = 'public' AND table_type IN ('BASE TABLE', 'VIEW')
 		 ORDER BY table_name
 -- next
--- known failure: 42703 No field named udt_name. Did you mean 'information_schema.columns.column_name'?
 -- schema.go queryColumns, $1 = 'public', $2 = 'orders'
 -- expect rows: 12+
 SELECT column_name, data_type, udt_name, numeric_precision, numeric_scale
