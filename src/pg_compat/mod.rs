@@ -2,6 +2,7 @@
 //! `current_setting(name)`, `to_regtype(name)`, and the catalog functions about indexes,
 //! sequences, triggers and column comments (NULL: Parquet tables have none). The analytic functions live in `sightline-udfs`, not here.
 
+mod expandarray;
 pub mod functions;
 pub mod settings;
 
@@ -21,6 +22,7 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udf(to_regtype_udf());
     ctx.register_udf(pg_size_pretty_udf());
     ctx.register_udf(pg_type_is_visible_udf());
+    ctx.register_udf(ScalarUDF::new_from_impl(expandarray::PgExpandArray::new()));
     // psql's \dt+ asks for pg_table_size; the emulation has pg_relation_size (same answer for
     // tables without TOAST or indexes, which Parquet tables are).
     if let Ok(relation_size) = datafusion::execution::FunctionRegistry::udf(ctx, "pg_relation_size")

@@ -17,6 +17,9 @@
 //!   search_path expansion);
 //! - in catalog queries, a second copy of an unaliased select-list expression → aliased
 //!   (`current_database() AS "current_database_2"`), as DataFusion requires unique names;
+//! - `information_schema._pg_expandarray(a)` → `unnest(_pg_expandarray(a))`, and in catalog
+//!   queries PostgreSQL's composite field access `(r).x` → `r['x']` (pgjdbc's primary-key and
+//!   index metadata);
 //! - `p.oid = t.typreceive` (any of pg_type's regproc columns) → `p.proname = t.typreceive`,
 //!   as those columns hold function names (Npgsql's type loading joins pg_proc this way).
 //!
@@ -26,8 +29,9 @@
 use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
-    visit_expressions_mut, BinaryOperator, DataType, Expr, FunctionArguments, GroupByExpr, Ident,
-    Query, SelectItem, SetExpr, TableAliasColumnDef, TableFactor, Value, VisitMut, VisitorMut,
+    visit_expressions_mut, AccessExpr, BinaryOperator, DataType, Expr, FunctionArguments,
+    GroupByExpr, Ident, Query, SelectItem, SetExpr, Subscript, TableAliasColumnDef, TableFactor,
+    Value, VisitMut, VisitorMut,
 };
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -282,6 +286,7 @@ pub fn rewrite(sql: &str) -> Option<String> {
     let catalog_subquery = lower.contains("pg_") && lower.contains("(select");
     let regproc_join = REGPROC_COLUMNS.iter().any(|c| lower.contains(c));
     let catalog_query = lower.contains("pg_catalog") || lower.contains("information_schema");
+    let expandarray = lower.contains("_pg_expandarray");
     // Not when ORDER BY holds a subquery: DataFusion cannot plan one there, while the
     // unrewritten statement still runs (Grafana's table list sorts by search_path membership).
     let subquery_in_order_by = lower
@@ -297,6 +302,7 @@ pub fn rewrite(sql: &str) -> Option<String> {
         && !regproc_join
         && !functions_in_from
         && !catalog_query
+        && !expandarray
     {
         return None;
     }
@@ -352,6 +358,41 @@ pub fn rewrite(sql: &str) -> Option<String> {
                     if let Some(new) = parse_expr(&format!("'{bare}'")) {
                         *expr = new;
                         changed = true;
+                    }
+                }
+            }
+            Expr::Function(f)
+                if expandarray
+                    && f.name.0.len() == 2
+                    && f.name
+                        .0
+                        .iter()
+                        .map(|p| p.to_string().to_ascii_lowercase())
+                        .eq([
+                            "information_schema".to_string(),
+                            "_pg_expandarray".to_string(),
+                        ]) =>
+            {
+                if let Some(args) = function_args(&f.args) {
+                    if let Some(new) =
+                        parse_expr(&format!("unnest(_pg_expandarray({}))", args.join(", ")))
+                    {
+                        *expr = new;
+                        changed = true;
+                    }
+                }
+            }
+            // `(r).x`, which DataFusion refuses ("Dot access not supported"), is `r['x']`.
+            Expr::CompoundFieldAccess { root, access_chain }
+                if catalog_query && matches!(root.as_ref(), Expr::Nested(_)) =>
+            {
+                for access in access_chain.iter_mut() {
+                    if let AccessExpr::Dot(Expr::Identifier(field)) = access {
+                        let name = field.value.to_ascii_lowercase().replace('\'', "''");
+                        if let Some(index) = parse_expr(&format!("'{name}'")) {
+                            *access = AccessExpr::Subscript(Subscript::Index { index });
+                            changed = true;
+                        }
                     }
                 }
             }
@@ -468,6 +509,10 @@ mod tests {
         assert_eq!(
             rewrite("SELECT current_database(), n.nspname, current_database() FROM pg_catalog.pg_namespace n").as_deref(),
             Some("SELECT current_database(), n.nspname, current_database() AS \"current_database_2\" FROM pg_catalog.pg_namespace n")
+        );
+        assert_eq!(
+            rewrite("SELECT (information_schema._pg_expandarray(i.indkey)).n AS k FROM pg_catalog.pg_index i").as_deref(),
+            Some("SELECT (unnest(_pg_expandarray(i.indkey)))['n'] AS k FROM pg_catalog.pg_index i")
         );
         // Outside catalog queries, DataFusion's own naming (`value`) stays.
         assert!(rewrite("SELECT t.value FROM generate_series(1, 2) AS t").is_none());
