@@ -13,8 +13,8 @@
 //!   (DataFusion requires correlated scalar subqueries to be aggregated);
 //! - in catalog queries, PostgreSQL's functions in FROM: `string_to_array(…) s` (a scalar
 //!   function used as a one-row table, its column named after the alias) → `(SELECT
-//!   string_to_array(…) AS s) AS s`, and `generate_series(…) AS i` → `… AS i(i)` (Grafana's
-//!   search_path expansion);
+//!   string_to_array(…) AS s) AS s`, and `generate_series(…) AS i` / `unnest(…) x` → `… AS
+//!   i(i)` (Grafana's search_path expansion, psql's `\d+`);
 //! - in catalog queries, a second copy of an unaliased select-list expression → aliased
 //!   (`current_database() AS "current_database_2"`), as DataFusion requires unique names;
 //! - `information_schema._pg_expandarray(a)` → `unnest(_pg_expandarray(a))`, and in catalog
@@ -204,7 +204,11 @@ impl VisitorMut for FromFunctions {
         };
         let function = name.to_string().to_ascii_lowercase();
         let function = function.rsplit('.').next().unwrap_or_default();
-        if function == "generate_series" && name.0.len() == 1 && alias.columns.is_empty() {
+        // Unqualified only: psql's `pg_catalog.generate_series(…) s` in `\d` plans as it is.
+        if matches!(function, "generate_series" | "unnest")
+            && name.0.len() == 1
+            && alias.columns.is_empty()
+        {
             alias.columns = vec![TableAliasColumnDef::from_name(alias.name.value.clone())];
             self.changed = true;
         } else if SCALARS_IN_FROM.contains(&function) && alias.columns.is_empty() {
@@ -249,34 +253,43 @@ impl VisitorMut for UniqueNames {
     type Break = ();
 
     fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
-        let SetExpr::Select(select) = query.body.as_mut() else {
-            return ControlFlow::Continue(());
-        };
-        let mut seen: std::collections::HashMap<String, usize> = Default::default();
-        for item in select.projection.iter_mut() {
-            let SelectItem::UnnamedExpr(expr) = item else {
-                continue;
-            };
-            let copies = seen.entry(expr.to_string()).or_default();
-            *copies += 1;
-            if *copies > 1 {
-                // PostgreSQL's own name for the column, made unique.
-                let name = match &*expr {
-                    Expr::Function(f) => f.name.0.last().map(|p| p.to_string()),
-                    Expr::Identifier(i) => Some(i.value.clone()),
-                    Expr::CompoundIdentifier(parts) => parts.last().map(|i| i.value.clone()),
-                    _ => None,
-                }
-                .unwrap_or_else(|| "?column?".to_string());
-                *item = SelectItem::ExprWithAlias {
-                    expr: expr.clone(),
-                    alias: Ident::with_quote('"', format!("{name}_{copies}")),
-                };
-                self.changed = true;
-            }
-        }
+        self.changed |= unique_names(query.body.as_mut());
         ControlFlow::Continue(())
     }
+}
+
+/// [`UniqueNames`] for a query that is one select. (Not the branches of a UNION: psql's
+/// publication query, `SELECT pubname, NULL, NULL … UNION …`, runs as written and would not
+/// after re-serialising.)
+fn unique_names(body: &mut SetExpr) -> bool {
+    let SetExpr::Select(select) = body else {
+        return false;
+    };
+    let mut changed = false;
+    let mut seen: std::collections::HashMap<String, usize> = Default::default();
+    for item in select.projection.iter_mut() {
+        let SelectItem::UnnamedExpr(expr) = item else {
+            continue;
+        };
+        let copies = seen.entry(expr.to_string()).or_default();
+        *copies += 1;
+        if *copies > 1 {
+            // PostgreSQL's own name for the column, made unique.
+            let name = match &*expr {
+                Expr::Function(f) => f.name.0.last().map(|p| p.to_string()),
+                Expr::Identifier(i) => Some(i.value.clone()),
+                Expr::CompoundIdentifier(parts) => parts.last().map(|i| i.value.clone()),
+                _ => None,
+            }
+            .unwrap_or_else(|| "?column?".to_string());
+            *item = SelectItem::ExprWithAlias {
+                expr: expr.clone(),
+                alias: Ident::with_quote('"', format!("{name}_{copies}")),
+            };
+            changed = true;
+        }
+    }
+    changed
 }
 
 /// The rewritten statement text, or `None` when nothing needed rewriting (or it does not parse
@@ -293,7 +306,9 @@ pub fn rewrite(sql: &str) -> Option<String> {
         .rfind("order by")
         .is_some_and(|at| lower[at..].contains("select"));
     let functions_in_from = (lower.contains("information_schema") || lower.contains("pg_"))
-        && (lower.contains("generate_series") || SCALARS_IN_FROM.iter().any(|f| lower.contains(f)))
+        && (lower.contains("generate_series")
+            || lower.contains("unnest")
+            || SCALARS_IN_FROM.iter().any(|f| lower.contains(f)))
         && !subquery_in_order_by;
     if !lower.contains("generate_subscripts")
         && !lower.contains("escape")
