@@ -262,6 +262,7 @@ impl SchemaProvider for PgCatalog {
                     &["relacl", "reloptions"],
                 )?))
             }
+            "pg_roles" => return Ok(Some(Arc::new(pg_roles_table(inner.schema())?))),
             "pg_index" | "pg_constraint" => {
                 return Ok(Some(Arc::new(empty_with_arrays(inner.schema())?)))
             }
@@ -269,17 +270,48 @@ impl SchemaProvider for PgCatalog {
             "pg_description" => "pg_description",
             _ => return Ok(Some(inner)),
         };
-        Ok(Some(Arc::new(Extended {
+        let extended = Arc::new(Extended {
             inner,
             which,
             pg_catalog: Arc::clone(&self.inner),
             functions: Arc::clone(&self.functions),
-        })))
+        });
+        if which == "pg_proc" {
+            // psql's `\df+` reads array_to_string(proacl, …).
+            return Ok(Some(with_null_text_arrays(extended, &["proacl"])?));
+        }
+        Ok(Some(extended))
     }
 
     fn table_exist(&self, name: &str) -> bool {
         name == "pg_user" || self.inner.table_exist(name)
     }
+}
+
+/// `pg_catalog.pg_roles` in the emulation's columns, with the one role `pg_user` has (psql's
+/// `\du` and its role completion read it).
+fn pg_roles_table(schema: SchemaRef) -> Result<datafusion::datasource::MemTable> {
+    use datafusion::arrow::compute::cast;
+    use datafusion::common::ScalarValue;
+    let columns = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let value = match f.name().as_str() {
+                "rolname" => ScalarValue::Utf8(Some("postgres".into())),
+                "oid" => ScalarValue::Int32(Some(10)),
+                "rolinherit" | "rolcanlogin" => ScalarValue::Boolean(Some(true)),
+                "rolsuper" | "rolcreaterole" | "rolcreatedb" | "rolreplication"
+                | "rolbypassrls" => ScalarValue::Boolean(Some(false)),
+                "rolconnlimit" => ScalarValue::Int32(Some(-1)),
+                "rolpassword" => ScalarValue::Utf8(Some("********".into())),
+                _ => return Ok(new_null_array(f.data_type(), 1)),
+            };
+            Ok(cast(&value.to_array()?, f.data_type())?)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let batch = RecordBatch::try_new(Arc::clone(&schema), columns)?;
+    datafusion::datasource::MemTable::try_new(schema, vec![vec![batch]])
 }
 
 /// `pg_catalog.pg_user` (Npgsql's GetSchema and pgAdmin join it to find owners): the one role
@@ -322,8 +354,9 @@ fn pg_user_table() -> Result<datafusion::datasource::MemTable> {
     datafusion::datasource::MemTable::try_new(schema, vec![vec![batch]])
 }
 
-/// `table` plus the named `text[]` columns, all NULL (columns of PostgreSQL's catalog the
-/// emulation lacks, such as `pg_class.reloptions`, which SQLAlchemy's index reflection reads).
+/// `table` with the named `text[]` columns all NULL: added where the emulation lacks them (such
+/// as `pg_class.reloptions`, which SQLAlchemy's index reflection reads), retyped where it has
+/// them as text (`pg_proc.proacl`).
 fn with_null_text_arrays(
     table: Arc<dyn TableProvider>,
     names: &[&str],
@@ -343,9 +376,14 @@ fn with_null_text_arrays(
         DataType::Utf8,
         true,
     ))))?;
+    // A text column the emulation has under one of these names becomes the NULL array too
+    // (pg_proc.proacl holds text; NULL is PostgreSQL's "default privileges").
     let mut columns: Vec<datafusion::logical_expr::Expr> = existing
         .iter()
-        .map(|n| col(datafusion::common::Column::new_unqualified(n)))
+        .map(|n| match names.contains(&n.as_str()) {
+            true => lit(null_list.clone()).alias(n),
+            false => col(datafusion::common::Column::new_unqualified(n)),
+        })
         .collect();
     for name in names {
         if !existing.iter().any(|e| e == name) {

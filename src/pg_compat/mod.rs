@@ -5,6 +5,7 @@
 mod expandarray;
 pub mod functions;
 pub mod settings;
+mod timezones;
 
 use std::sync::Arc;
 
@@ -23,6 +24,7 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udf(pg_size_pretty_udf());
     ctx.register_udf(pg_type_is_visible_udf());
     ctx.register_udf(ScalarUDF::new_from_impl(expandarray::PgExpandArray::new()));
+    ctx.register_udtf("pg_timezone_names", Arc::new(timezones::PgTimezoneNames));
     // psql's \dt+ asks for pg_table_size; the emulation has pg_relation_size (same answer for
     // tables without TOAST or indexes, which Parquet tables are).
     if let Ok(relation_size) = datafusion::execution::FunctionRegistry::udf(ctx, "pg_relation_size")

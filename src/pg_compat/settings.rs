@@ -244,12 +244,31 @@ impl Setting {
     }
 }
 
+/// The values an enum setting takes, as `pg_settings.enumvals` lists them (psql completes
+/// `SET bytea_output TO <TAB>` from it).
+fn enum_values(name: &str) -> Option<&'static [&'static str]> {
+    const ISOLATION: &[&str] = &[
+        "serializable",
+        "repeatable read",
+        "read committed",
+        "read uncommitted",
+    ];
+    Some(match name {
+        "bytea_output" => &["escape", "hex"],
+        "IntervalStyle" => &["postgres", "postgres_verbose", "sql_standard", "iso_8601"],
+        "default_transaction_isolation" | "transaction_isolation" => ISOLATION,
+        _ => return None,
+    })
+}
+
 /// `pg_catalog.pg_settings`: every setting above with its server-wide value, in PostgreSQL's
 /// columns (pgjdbc reads `max_index_keys` from it, other clients `search_path`, `TimeZone`, …).
 pub fn pg_settings_table() -> datafusion::error::Result<datafusion::datasource::MemTable> {
     use std::sync::Arc;
 
-    use datafusion::arrow::array::{ArrayRef, BooleanArray, Int32Array, RecordBatch, StringArray};
+    use datafusion::arrow::array::{
+        ArrayRef, BooleanArray, Int32Array, ListBuilder, RecordBatch, StringArray, StringBuilder,
+    };
     use datafusion::arrow::datatypes::{DataType, Field, Schema};
 
     let text = |name: &str| Field::new(name, DataType::Utf8, true);
@@ -265,7 +284,11 @@ pub fn pg_settings_table() -> datafusion::error::Result<datafusion::datasource::
         text("source"),
         text("min_val"),
         text("max_val"),
-        text("enumvals"),
+        Field::new(
+            "enumvals",
+            DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true))),
+            true,
+        ),
         text("boot_val"),
         text("reset_val"),
         text("sourcefile"),
@@ -279,7 +302,9 @@ pub fn pg_settings_table() -> datafusion::error::Result<datafusion::datasource::
     let vartype = |s: &Setting| {
         let v = s.default;
         Some(
-            if v == "on" || v == "off" {
+            if enum_values(s.name).is_some() {
+                "enum"
+            } else if v == "on" || v == "off" {
                 "bool"
             } else if !v.is_empty() && v.chars().all(|c| c.is_ascii_digit()) {
                 "integer"
@@ -289,6 +314,18 @@ pub fn pg_settings_table() -> datafusion::error::Result<datafusion::datasource::
             .to_string(),
         )
     };
+    let mut enumvals = ListBuilder::new(StringBuilder::new());
+    for setting in SETTINGS {
+        match enum_values(setting.name) {
+            Some(values) => {
+                values
+                    .iter()
+                    .for_each(|v| enumvals.values().append_value(v));
+                enumvals.append(true);
+            }
+            None => enumvals.append(false),
+        }
+    }
     let columns: Vec<ArrayRef> = vec![
         column(&|s| Some(s.name.to_string())),
         column(&|s| Some(s.default.to_string())),
@@ -310,7 +347,7 @@ pub fn pg_settings_table() -> datafusion::error::Result<datafusion::datasource::
         column(&|_| Some("default".to_string())),
         column(&|_| None),
         column(&|_| None),
-        column(&|_| None),
+        Arc::new(enumvals.finish()),
         column(&|s| Some(s.default.to_string())),
         column(&|s| Some(s.default.to_string())),
         column(&|_| None),

@@ -97,6 +97,12 @@ fn psql_df_lists_sightline_functions() {
         description.contains("area under the ROC curve"),
         "{description}"
     );
+    // \df+ adds volatility, owner, privileges, language and the description.
+    let plus = psql(&["-At", "-c", r"\df+ rfm_segment"]);
+    assert!(
+        plus.contains("rfm_segment") && plus.contains("immutable") && plus.contains("Champions"),
+        "{plus}"
+    );
 }
 
 /// psql's Ctrl-C sends a CancelRequest; a long simple-protocol query stops with 57014.
