@@ -43,7 +43,7 @@ fn table(at: chrono::DateTime<Utc>) -> Result<MemTable> {
     let zones: Vec<(&str, String, i64, bool)> = TZ_VARIANTS
         .iter()
         .map(|tz: &Tz| {
-            let offset = at.with_timezone(tz).offset().clone();
+            let offset = *at.with_timezone(tz).offset();
             let seconds = i64::from(offset.fix().local_minus_utc());
             let abbrev = offset.abbreviation().unwrap_or_default().to_string();
             (tz.name(), abbrev, seconds, !offset.dst_offset().is_zero())
