@@ -23,6 +23,8 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udf(to_regtype_udf());
     ctx.register_udf(pg_size_pretty_udf());
     ctx.register_udf(pg_type_is_visible_udf());
+    // Replaces the emulation's, which knows only 6 (as `UTF-8`) and only int4 arguments.
+    ctx.register_udf(pg_encoding_to_char_udf());
     ctx.register_udf(ScalarUDF::new_from_impl(expandarray::PgExpandArray::new()));
     ctx.register_udtf("pg_timezone_names", Arc::new(timezones::PgTimezoneNames));
     // psql's \dt+ asks for pg_table_size; the emulation has pg_relation_size (same answer for
@@ -114,6 +116,87 @@ fn pg_type_is_visible_udf() -> ScalarUDF {
             ColumnarValue::Array(oids) => {
                 let out: datafusion::arrow::array::BooleanArray = (0..oids.len())
                     .map(|i| oids.is_valid(i).then_some(true))
+                    .collect();
+                Ok(ColumnarValue::Array(Arc::new(out) as ArrayRef))
+            }
+        }),
+    )
+}
+
+/// PostgreSQL's server encodings by number (`pg_enc` in its `pg_wchar.h`).
+const ENCODINGS: [&str; 42] = [
+    "SQL_ASCII",
+    "EUC_JP",
+    "EUC_CN",
+    "EUC_KR",
+    "EUC_TW",
+    "EUC_JIS_2004",
+    "UTF8",
+    "MULE_INTERNAL",
+    "LATIN1",
+    "LATIN2",
+    "LATIN3",
+    "LATIN4",
+    "LATIN5",
+    "LATIN6",
+    "LATIN7",
+    "LATIN8",
+    "LATIN9",
+    "LATIN10",
+    "WIN1256",
+    "WIN1258",
+    "WIN866",
+    "WIN874",
+    "KOI8R",
+    "WIN1251",
+    "WIN1252",
+    "ISO_8859_5",
+    "ISO_8859_6",
+    "ISO_8859_7",
+    "ISO_8859_8",
+    "WIN1250",
+    "WIN1253",
+    "WIN1254",
+    "WIN1255",
+    "WIN1257",
+    "KOI8U",
+    "SJIS",
+    "BIG5",
+    "GBK",
+    "UHC",
+    "GB18030",
+    "JOHAB",
+    "SHIFT_JIS_2004",
+];
+
+/// `pg_encoding_to_char(int)`: an encoding's name, `''` for a number that is none (as in
+/// PostgreSQL), NULL for NULL.
+fn pg_encoding_to_char_udf() -> ScalarUDF {
+    fn name(n: Option<i64>) -> Option<String> {
+        n.map(|n| {
+            usize::try_from(n)
+                .ok()
+                .and_then(|i| ENCODINGS.get(i))
+                .map_or_else(String::new, |s| s.to_string())
+        })
+    }
+    create_udf(
+        "pg_encoding_to_char",
+        vec![DataType::Int64],
+        DataType::Utf8,
+        Volatility::Immutable,
+        Arc::new(|args: &[ColumnarValue]| match &args[0] {
+            ColumnarValue::Scalar(v) => {
+                Ok(ColumnarValue::Scalar(ScalarValue::Utf8(name(match v {
+                    ScalarValue::Int64(n) => *n,
+                    _ => None,
+                }))))
+            }
+            ColumnarValue::Array(numbers) => {
+                let out: StringArray = numbers
+                    .as_primitive::<datafusion::arrow::datatypes::Int64Type>()
+                    .iter()
+                    .map(name)
                     .collect();
                 Ok(ColumnarValue::Array(Arc::new(out) as ArrayRef))
             }

@@ -189,7 +189,10 @@ async fn cancel_stops_a_simple_protocol_stream() {
 #[test]
 fn psql_meta_commands() {
     let l = psql(&["-c", "\\l"]);
-    assert!(l.contains("List of databases"), "{l}");
+    assert!(
+        l.contains("List of databases") && l.contains("sightline") && l.contains("UTF8"),
+        "{l}"
+    );
     let dn = psql(&["-c", "\\dn"]);
     assert!(dn.contains("public"), "{dn}");
     let dt_plus = psql(&["-c", "\\dt+"]);
