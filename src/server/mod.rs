@@ -2,7 +2,7 @@
 
 mod access;
 mod copy_out;
-mod encode;
+pub mod encode;
 mod errors;
 mod execute;
 mod handlers;
