@@ -95,44 +95,24 @@ impl PgInformationSchema {
             "is_typed",
             "commit_action",
         ]);
-        let relations = self.relations().await?;
-        for (catalog, schema, name, table) in &relations {
+        // Read-only relations: not insertable, not typed, no self-referencing column.
+        let row = |catalog: &str, schema: &str, name: &str, kind: &str| {
+            let mut cells = vec![text(catalog), text(schema), text(name), text(kind)];
+            cells.extend((0..5).map(|_| Cell::Text(None)));
+            cells.extend([text("NO"), text("NO"), Cell::Text(None)]);
+            cells
+        };
+        for (catalog, schema, name, table) in &self.relations().await? {
             let kind = match table.table_type() {
                 TableType::Base => "BASE TABLE",
                 TableType::View => "VIEW",
                 TableType::Temporary => "LOCAL TEMPORARY",
             };
-            t.row(vec![
-                text(catalog),
-                text(schema),
-                text(name),
-                text(kind),
-                None.into(),
-                None.into(),
-                None.into(),
-                None.into(),
-                None.into(),
-                text("NO"),
-                text("NO"),
-                None.into(),
-            ]);
+            t.row(row(catalog, schema, name, kind));
         }
         for catalog in self.catalogs()?.catalog_names() {
             for name in self.table_names() {
-                t.row(vec![
-                    text(&catalog),
-                    text(INFORMATION_SCHEMA),
-                    text(&name),
-                    text("VIEW"),
-                    None.into(),
-                    None.into(),
-                    None.into(),
-                    None.into(),
-                    None.into(),
-                    text("NO"),
-                    text("NO"),
-                    None.into(),
-                ]);
+                t.row(row(&catalog, INFORMATION_SCHEMA, &name, "VIEW"));
             }
         }
         Ok(t)
