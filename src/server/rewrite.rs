@@ -27,11 +27,14 @@
 //! DataFusion as the client wrote it.
 
 use std::ops::ControlFlow;
+use std::sync::LazyLock;
+
+use datafusion_postgres::datafusion_pg_catalog::sql::PostgresCompatibilityParser;
 
 use datafusion::sql::sqlparser::ast::{
-    visit_expressions_mut, AccessExpr, BinaryOperator, DataType, Expr, FunctionArguments,
-    GroupByExpr, Ident, Query, SelectItem, SetExpr, Subscript, TableAliasColumnDef, TableFactor,
-    Value, VisitMut, VisitorMut,
+    visit_expressions_mut, AccessExpr, ArrayElemTypeDef, BinaryOperator, DataType, Expr, Function,
+    FunctionArguments, GroupByExpr, Ident, OrderByKind, Query, Select, SelectItem, SetExpr,
+    Subscript, TableAliasColumnDef, TableFactor, Value, VisitMut, VisitorMut,
 };
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -91,6 +94,46 @@ const AGGREGATES: [&str; 9] = [
     "bool_or",
 ];
 
+/// `outer = inner` pairs among the AND-ed equalities of `selection`: an outer column is
+/// qualified by a name not among `inner_tables`, an inner one is qualified by one of them or
+/// unqualified.
+fn outer_keys(selection: &Expr, inner_tables: &[String]) -> Vec<(Expr, Expr)> {
+    let qualifier = |e: &Expr| match e {
+        Expr::CompoundIdentifier(parts) if parts.len() == 2 => {
+            Some(Some(parts[0].value.to_ascii_lowercase()))
+        }
+        Expr::Identifier(_) => Some(None),
+        _ => None,
+    };
+    let is_inner = |q: &Option<String>| q.as_ref().is_none_or(|t| inner_tables.contains(t));
+    match selection {
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::And,
+            right,
+        } => {
+            let mut keys = outer_keys(left, inner_tables);
+            keys.extend(outer_keys(right, inner_tables));
+            keys
+        }
+        Expr::Nested(e) => outer_keys(e, inner_tables),
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::Eq,
+            right,
+        } => match (qualifier(left), qualifier(right)) {
+            (Some(l), Some(r)) if is_inner(&l) && !is_inner(&r) => {
+                vec![(right.as_ref().clone(), left.as_ref().clone())]
+            }
+            (Some(l), Some(r)) if !is_inner(&l) && is_inner(&r) => {
+                vec![(left.as_ref().clone(), right.as_ref().clone())]
+            }
+            _ => vec![],
+        },
+        _ => vec![],
+    }
+}
+
 /// A scalar subquery that looks one value up in the PostgreSQL catalog (`(SELECT typcollation
 /// FROM pg_type WHERE oid = atttypid)`, in SQLAlchemy's and pgjdbc's metadata queries):
 /// DataFusion refuses a correlated one unless it is aggregated, so its value is wrapped in
@@ -116,28 +159,337 @@ fn aggregate_catalog_lookup(query: &mut Query) -> bool {
     if grouped || !catalog_only || select.projection.len() != 1 || select.distinct.is_some() {
         return false;
     }
+    let inner: Vec<String> = select
+        .from
+        .iter()
+        .filter_map(|t| match &t.relation {
+            TableFactor::Table { name, alias, .. } => Some(
+                alias
+                    .as_ref()
+                    .map(|a| a.name.value.clone())
+                    .or_else(|| name.0.last().map(|p| p.to_string()))?
+                    .to_ascii_lowercase(),
+            ),
+            _ => None,
+        })
+        .collect();
+    let keys = select
+        .selection
+        .as_ref()
+        .map(|w| outer_keys(w, &inner))
+        .unwrap_or_default();
     let expr = match &mut select.projection[0] {
         SelectItem::UnnamedExpr(e) => e,
         SelectItem::ExprWithAlias { expr, .. } => expr,
         _ => return false,
     };
-    let already = match &*expr {
-        Expr::Function(f) => f
-            .name
-            .0
-            .last()
-            .is_some_and(|p| AGGREGATES.contains(&p.to_string().to_ascii_lowercase().as_str())),
-        _ => false,
-    };
+    // Any aggregate call in the expression (`count(*) > 0` too) makes it one already.
+    let mut already = false;
+    let _ = datafusion::sql::sqlparser::ast::visit_expressions(&*expr, |e| {
+        if let Expr::Function(f) = e {
+            already |=
+                f.name.0.last().is_some_and(|p| {
+                    AGGREGATES.contains(&p.to_string().to_ascii_lowercase().as_str())
+                });
+        }
+        ControlFlow::<()>::Continue(())
+    });
     if already {
         return false;
     }
+    // DataFusion cannot decorrelate an outer column in the select list (`SELECT
+    // pg_get_expr(adbin, cls.oid) … WHERE adrelid = cls.oid`, Npgsql's column defaults):
+    // the inner column equal to it by the WHERE clause stands in for it.
+    let _ = visit_expressions_mut(&mut *expr, |e| {
+        if let Some((_, inner_column)) = keys.iter().find(|(outer, _)| outer == e) {
+            *e = inner_column.clone();
+        }
+        ControlFlow::<()>::Continue(())
+    });
     match parse_expr(&format!("min({expr})")) {
         Some(wrapped) => {
             *expr = wrapped;
             true
         }
         None => false,
+    }
+}
+
+/// `regtype` or `pg_catalog.regtype`.
+fn is_regtype(data_type: &DataType) -> bool {
+    matches!(data_type, DataType::Custom(name, _)
+        if name.0.last().is_some_and(|p| p.to_string().eq_ignore_ascii_case("regtype")))
+}
+
+/// `ARRAY(SELECT e FROM … [ORDER BY o])`, PostgreSQL's array constructor over a subquery,
+/// which DataFusion lacks, as `(SELECT array_agg(e ORDER BY o) FROM …)` (psql's `\du` and
+/// `\d+`). One difference stays: over no rows it is NULL where PostgreSQL gives `{}`.
+///
+/// psql's `\d+` appends the TOAST table's options, `ARRAY(SELECT 'toast.' || x FROM
+/// unnest(tc.reloptions) x)`, an unnest of the outer row DataFusion cannot decorrelate.
+/// Sightline's tables have no TOAST table (`reltoastrelid` is 0, so `tc` is always the NULL
+/// row of a LEFT JOIN) and that array is always empty: it becomes an empty `text[]`.
+fn array_of_subquery(function: &Function) -> Option<Expr> {
+    let is_array = function.name.0.len() == 1
+        && function.name.0[0]
+            .as_ident()
+            .is_some_and(|i| i.quote_style.is_none() && i.value.eq_ignore_ascii_case("array"));
+    let FunctionArguments::Subquery(query) = &function.args else {
+        return None;
+    };
+    if !is_array || query.limit_clause.is_some() || query.fetch.is_some() || query.with.is_some() {
+        return None;
+    }
+    let SetExpr::Select(select) = query.body.as_ref() else {
+        return None;
+    };
+    let grouped = match &select.group_by {
+        GroupByExpr::Expressions(exprs, _) => !exprs.is_empty(),
+        GroupByExpr::All(_) => true,
+    };
+    if grouped || select.having.is_some() || select.distinct.is_some() {
+        return None;
+    }
+    let [item] = select.projection.as_slice() else {
+        return None;
+    };
+    let element = match item {
+        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => e.clone(),
+        _ => return None,
+    };
+    if let [only] = select.from.as_slice() {
+        if let TableFactor::Table {
+            name,
+            args: Some(args),
+            ..
+        } = &only.relation
+        {
+            let unnest = name
+                .0
+                .last()
+                .is_some_and(|p| p.to_string().eq_ignore_ascii_case("unnest"));
+            let toast_options = args.args.len() == 1
+                && args.args[0]
+                    .to_string()
+                    .to_ascii_lowercase()
+                    .ends_with(".reloptions");
+            if unnest && toast_options && only.joins.is_empty() {
+                return parse_expr("CAST(make_array() AS TEXT[])");
+            }
+        }
+    }
+    let order = match &query.order_by {
+        None => String::new(),
+        Some(order_by) => match &order_by.kind {
+            OrderByKind::Expressions(exprs) => {
+                let mut keys = Vec::with_capacity(exprs.len());
+                for key in exprs {
+                    let mut key = key.clone();
+                    // `ORDER BY 1` names the (only) output column.
+                    if let Expr::Value(v) = &key.expr {
+                        if matches!(&v.value, Value::Number(n, _) if n == "1") {
+                            key.expr = element.clone();
+                        }
+                    }
+                    keys.push(key.to_string());
+                }
+                format!(" ORDER BY {}", keys.join(", "))
+            }
+            OrderByKind::All(_) => return None,
+        },
+    };
+    let mut aggregated = query.as_ref().clone();
+    aggregated.order_by = None;
+    let SetExpr::Select(select) = aggregated.body.as_mut() else {
+        return None;
+    };
+    select.projection = vec![SelectItem::UnnamedExpr(parse_expr(&format!(
+        "array_agg({element}{order})"
+    ))?)];
+    Some(Expr::Subquery(Box::new(aggregated)))
+}
+
+/// `EXISTS (SELECT … WHERE …)` in a select list, which DataFusion cannot plan there (it
+/// decorrelates EXISTS only in filters), as `coalesce((SELECT count(*) > 0 … WHERE …), false)`,
+/// a correlated aggregate it can (Npgsql's GetColumnSchema, behind Power BI, asks whether
+/// each column is part of a primary key or unique index this way).
+struct ExistsInSelectList {
+    changed: bool,
+}
+
+fn exists_as_count(subquery: &Query, negated: bool) -> Option<Expr> {
+    if subquery.with.is_some() {
+        return None;
+    }
+    let SetExpr::Select(select) = subquery.body.as_ref() else {
+        return None;
+    };
+    let grouped = match &select.group_by {
+        GroupByExpr::Expressions(exprs, _) => !exprs.is_empty(),
+        GroupByExpr::All(_) => true,
+    };
+    if grouped || select.having.is_some() || select.from.is_empty() {
+        return None;
+    }
+    let mut select = select.as_ref().clone();
+    select.distinct = None;
+    select.projection = vec![SelectItem::UnnamedExpr(parse_expr("count(*) > 0")?)];
+    hoist_correlation_keys(&mut select);
+    let test = format!("coalesce(({select}), false)");
+    parse_expr(&if negated { format!("NOT {test}") } else { test })
+}
+
+/// DataFusion decorrelates a subquery's equality with an outer column only when the inner
+/// side is a column. In an EXISTS over one table, `outer = ANY(t.array)` and `outer =
+/// t.array[i]` get their inner side computed as a column of a derived table of the same name
+/// (`unnest(t.array)` — more rows per match, which EXISTS does not count — or `t.array[i]`).
+fn hoist_correlation_keys(select: &mut Select) {
+    let [only] = select.from.as_slice() else {
+        return;
+    };
+    let TableFactor::Table {
+        name,
+        alias,
+        args: None,
+        ..
+    } = &only.relation
+    else {
+        return;
+    };
+    if !only.joins.is_empty() {
+        return;
+    }
+    let qualifier = match alias {
+        Some(a) => a.name.value.clone(),
+        None => match name.0.last() {
+            Some(p) => p.to_string(),
+            None => return,
+        },
+    };
+    let Some(selection) = select.selection.as_mut() else {
+        return;
+    };
+    let is_column = |e: &Expr| matches!(e, Expr::Identifier(_) | Expr::CompoundIdentifier(_));
+    let inner_prefix = format!("{qualifier}.");
+    let mut hoisted: Vec<String> = Vec::new();
+    let mut unnested = false;
+    let mut conjuncts: Vec<&mut Expr> = vec![selection];
+    while let Some(conjunct) = conjuncts.pop() {
+        match conjunct {
+            Expr::BinaryOp {
+                op: BinaryOperator::And,
+                left,
+                right,
+            } => {
+                conjuncts.push(left);
+                conjuncts.push(right);
+            }
+            Expr::Nested(inner) => conjuncts.push(inner),
+            Expr::AnyOp {
+                left,
+                compare_op: BinaryOperator::Eq,
+                right,
+                ..
+            } if !unnested && is_column(left) => {
+                let array = match right.as_ref() {
+                    Expr::Nested(a) => a.as_ref(),
+                    a => a,
+                };
+                let inner = match array {
+                    Expr::Identifier(_) => true,
+                    Expr::CompoundIdentifier(parts) => {
+                        parts.len() == 2 && parts[0].value == qualifier
+                    }
+                    _ => false,
+                };
+                if inner {
+                    let key = format!("__key_{}", hoisted.len() + 1);
+                    hoisted.push(format!("unnest({array}) AS {key}"));
+                    if let Some(new) = parse_expr(&format!("{qualifier}.{key} = {left}")) {
+                        *conjunct = new;
+                        unnested = true;
+                    }
+                }
+            }
+            Expr::BinaryOp {
+                op: BinaryOperator::Eq,
+                left,
+                right,
+            } => {
+                let (outer, inner) = if is_column(left) && !is_column(right) {
+                    (left, right)
+                } else if is_column(right) && !is_column(left) {
+                    (right, left)
+                } else {
+                    continue;
+                };
+                let text = inner.to_string();
+                if text.starts_with(&inner_prefix) {
+                    let key = format!("__key_{}", hoisted.len() + 1);
+                    hoisted.push(format!("{text} AS {key}"));
+                    if let Some(new) = parse_expr(&format!("{qualifier}.{key} = {outer}")) {
+                        *conjunct = new;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if hoisted.is_empty() {
+        return;
+    }
+    let sql = format!(
+        "SELECT * FROM (SELECT *, {} FROM {}) AS {qualifier}",
+        hoisted.join(", "),
+        only.relation
+    );
+    let derived = Parser::parse_sql(&PostgreSqlDialect {}, &sql)
+        .ok()
+        .and_then(|mut statements| match statements.pop() {
+            Some(datafusion::sql::sqlparser::ast::Statement::Query(q)) => match *q.body {
+                SetExpr::Select(derived) => derived.from.into_iter().next(),
+                _ => None,
+            },
+            _ => None,
+        });
+    if let Some(derived) = derived {
+        select.from = vec![derived];
+    }
+}
+
+impl VisitorMut for ExistsInSelectList {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        let SetExpr::Select(select) = query.body.as_mut() else {
+            return ControlFlow::Continue(());
+        };
+        for item in select.projection.iter_mut() {
+            let unnamed = matches!(item, SelectItem::UnnamedExpr(Expr::Exists { .. }));
+            let expr = match item {
+                SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => e,
+                _ => continue,
+            };
+            let mut changed = false;
+            let _ = visit_expressions_mut(expr, |e| {
+                if let Expr::Exists { subquery, negated } = e {
+                    if let Some(new) = exists_as_count(subquery, *negated) {
+                        *e = new;
+                        changed = true;
+                    }
+                }
+                ControlFlow::<()>::Continue(())
+            });
+            if changed && unnamed {
+                // PostgreSQL names the column `exists`.
+                *item = SelectItem::ExprWithAlias {
+                    expr: expr.clone(),
+                    alias: Ident::with_quote('"', "exists"),
+                };
+            }
+            self.changed |= changed;
+        }
+        ControlFlow::Continue(())
     }
 }
 
@@ -292,6 +644,34 @@ fn unique_names(body: &mut SetExpr) -> bool {
     changed
 }
 
+/// Whether datafusion-postgres replaces `sql` wholesale with an empty stub (its list of client
+/// queries DataFusion cannot run, matched token by token, such as psql's row-policy query in
+/// `\d`): rewriting it first would re-serialise the text and lose that match. Its one partial
+/// replacement (Grafana's search_path expansion, made `''`) is not counted: the rewrites here
+/// run that query properly.
+fn blacklisted(sql: &str) -> bool {
+    static COMPAT: LazyLock<PostgresCompatibilityParser> =
+        LazyLock::new(PostgresCompatibilityParser::new);
+    match (
+        COMPAT.parse(sql),
+        Parser::parse_sql(&PostgreSqlDialect {}, sql),
+    ) {
+        // `parse` also applies its rewrite rules: compare with the same rules applied.
+        (Ok(replaced), Ok(plain)) => {
+            let stub = |s: &datafusion::sql::sqlparser::ast::Statement| {
+                s.to_string().ends_with("WHERE false")
+            };
+            replaced.iter().any(stub)
+                && replaced
+                    != plain
+                        .into_iter()
+                        .map(|s| COMPAT.rewrite(s))
+                        .collect::<Vec<_>>()
+        }
+        _ => false,
+    }
+}
+
 /// The rewritten statement text, or `None` when nothing needed rewriting (or it does not parse
 /// as PostgreSQL; DataFusion then reports the error in its own words).
 pub fn rewrite(sql: &str) -> Option<String> {
@@ -300,6 +680,9 @@ pub fn rewrite(sql: &str) -> Option<String> {
     let regproc_join = REGPROC_COLUMNS.iter().any(|c| lower.contains(c));
     let catalog_query = lower.contains("pg_catalog") || lower.contains("information_schema");
     let expandarray = lower.contains("_pg_expandarray");
+    let array_subquery = lower.contains("array(") || lower.contains("array (");
+    let exists = lower.contains("exists");
+    let regtype = lower.contains("regtype");
     // Not when ORDER BY holds a subquery: DataFusion cannot plan one there, while the
     // unrewritten statement still runs (Grafana's table list sorts by search_path membership).
     let subquery_in_order_by = lower
@@ -318,7 +701,13 @@ pub fn rewrite(sql: &str) -> Option<String> {
         && !functions_in_from
         && !catalog_query
         && !expandarray
+        && !array_subquery
+        && !exists
+        && !regtype
     {
+        return None;
+    }
+    if blacklisted(sql) {
         return None;
     }
     let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).ok()?;
@@ -327,6 +716,11 @@ pub fn rewrite(sql: &str) -> Option<String> {
         let mut from = FromFunctions { changed: false };
         let _ = statements.visit(&mut from);
         changed = from.changed;
+    }
+    if exists {
+        let mut select_list = ExistsInSelectList { changed: false };
+        let _ = statements.visit(&mut select_list);
+        changed |= select_list.changed;
     }
     if catalog_query {
         let mut names = UniqueNames { changed: false };
@@ -351,6 +745,32 @@ pub fn rewrite(sql: &str) -> Option<String> {
                             *expr = new;
                             changed = true;
                         }
+                    }
+                }
+            }
+            // `oids::regtype[]` (pgcli's function list): DataFusion has no regtype.
+            Expr::Cast {
+                expr: inner,
+                data_type: DataType::Array(ArrayElemTypeDef::SquareBracket(element, None)),
+                ..
+            } if is_regtype(element) => {
+                if let Some(new) = parse_expr(&format!("_pg_regtype_names({inner})")) {
+                    *expr = new;
+                    changed = true;
+                }
+            }
+            // `oid::regtype::text` is the type's name; the emulation's regtype is an integer.
+            Expr::Cast {
+                expr: inner,
+                data_type: DataType::Text | DataType::Varchar(_),
+                ..
+            } if matches!(inner.as_ref(), Expr::Cast { expr: oid, data_type, .. }
+                    if is_regtype(data_type) && !matches!(oid.as_ref(), Expr::Value(_))) =>
+            {
+                if let Expr::Cast { expr: oid, .. } = inner.as_ref() {
+                    if let Some(new) = parse_expr(&format!("format_type({oid}, NULL)")) {
+                        *expr = new;
+                        changed = true;
                     }
                 }
             }
@@ -432,6 +852,12 @@ pub fn rewrite(sql: &str) -> Option<String> {
                     }) =>
             {
                 if let Some(new) = parse_expr("current_user") {
+                    *expr = new;
+                    changed = true;
+                }
+            }
+            Expr::Function(f) if array_subquery => {
+                if let Some(new) = array_of_subquery(f) {
                     *expr = new;
                     changed = true;
                 }
@@ -531,6 +957,56 @@ mod tests {
         );
         // Outside catalog queries, DataFusion's own naming (`value`) stays.
         assert!(rewrite("SELECT t.value FROM generate_series(1, 2) AS t").is_none());
+    }
+
+    #[tokio::test]
+    async fn array_of_a_subquery() {
+        assert_eq!(
+            rows("SELECT ARRAY(SELECT v FROM (VALUES (3), (1), (2)) t(v) ORDER BY 1) AS a").await,
+            ["[1, 2, 3]"]
+        );
+        let correlated = "WITH keys(id) AS (VALUES (1), (2), (3)), vals(id, name) AS (VALUES (1, 'a'), (1, 'b'), (2, 'c')) \
+                          SELECT keys.id, array_to_string(ARRAY(SELECT vals.name FROM vals WHERE vals.id = keys.id ORDER BY vals.name DESC), ',') AS names \
+                          FROM keys ORDER BY keys.id";
+        assert_eq!(rows(correlated).await, ["1  | b,a", "2  | c", "3"]);
+        // psql's `\d+`: the TOAST table's options, always none here.
+        assert_eq!(
+            rewrite("SELECT array_to_string(c.reloptions || array(select 'toast.' || x from pg_catalog.unnest(tc.reloptions) x), ', ') FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_class tc ON (c.reltoastrelid = tc.oid)").as_deref(),
+            Some("SELECT array_to_string(c.reloptions || CAST(make_array() AS TEXT[]), ', ') FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_class tc ON (c.reltoastrelid = tc.oid)")
+        );
+        // Queries datafusion-postgres replaces wholesale (psql's `\d` row policies) stay as sent.
+        let policies = "SELECT pol.polname, pol.polpermissive,\n  CASE WHEN pol.polroles = '{0}' THEN NULL ELSE pg_catalog.array_to_string(array(select rolname from pg_catalog.pg_roles where oid = any (pol.polroles) order by 1),',') END,\n  pg_catalog.pg_get_expr(pol.polqual, pol.polrelid),\n  pg_catalog.pg_get_expr(pol.polwithcheck, pol.polrelid),\n  CASE pol.polcmd\n    WHEN 'r' THEN 'SELECT'\n    WHEN 'a' THEN 'INSERT'\n    WHEN 'w' THEN 'UPDATE'\n    WHEN 'd' THEN 'DELETE'\n    END AS cmd\nFROM pg_catalog.pg_policy pol\nWHERE pol.polrelid = '16390' ORDER BY 1;";
+        assert!(blacklisted(policies));
+        assert!(rewrite(policies).is_none());
+    }
+
+    #[tokio::test]
+    async fn exists_in_a_select_list() {
+        let sql = "WITH keys(id) AS (VALUES (1), (2), (3)), arrays(id, members) AS (VALUES (1, [10, 20]), (3, [30])) \
+                   SELECT k.id, EXISTS (SELECT * FROM arrays a WHERE a.id = k.id AND 20 = ANY (a.members)) AS has_20, \
+                   NOT EXISTS (SELECT 1 FROM arrays a WHERE a.id = k.id) AS none \
+                   FROM keys k ORDER BY k.id";
+        assert_eq!(
+            rows(sql).await,
+            [
+                "1  | true   | false",
+                "2  | false  | true",
+                "3  | false  | false"
+            ]
+        );
+        // An outer column equal to an array element: computed in a derived table of the
+        // same name, where DataFusion can join on it.
+        assert_eq!(
+            rewrite("SELECT EXISTS (SELECT * FROM pg_index WHERE pg_index.indrelid = c.oid AND a.attnum = ANY (indkey)) FROM pg_class c, pg_attribute a").as_deref(),
+            Some("SELECT coalesce((SELECT count(*) > 0 FROM (SELECT *, unnest(indkey) AS __key_1 FROM pg_index) AS pg_index WHERE pg_index.indrelid = c.oid AND pg_index.__key_1 = a.attnum), false) AS \"exists\" FROM pg_class c, pg_attribute a")
+        );
+        let members = "WITH keys(id, m) AS (VALUES (1, 10), (2, 20), (3, 40)), arrays(id, members) AS (VALUES (1, [10, 20]), (2, [10, 20]), (3, [30])) \
+                   SELECT k.id, EXISTS (SELECT * FROM arrays WHERE arrays.id = k.id AND k.m = ANY (arrays.members)) AS member \
+                   FROM keys k ORDER BY k.id";
+        assert_eq!(
+            rows(members).await,
+            ["1  | true", "2  | true", "3  | false"]
+        );
     }
 
     #[tokio::test]

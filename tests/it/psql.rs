@@ -202,6 +202,19 @@ fn psql_meta_commands() {
     );
     // No views on the demo: psql says so on stderr; `psql` asserts the command succeeded.
     psql(&["-c", "\\dv"]);
+    let d_plus = psql(&["-c", "\\d+ orders"]);
+    assert!(
+        d_plus.contains("Storage")
+            && d_plus
+                .lines()
+                .any(|l| l.contains("order_id") && l.contains("bigint") && l.contains("plain")),
+        "{d_plus}"
+    );
+    let du = psql(&["-c", "\\du"]);
+    assert!(
+        du.contains("List of roles") && du.contains("postgres"),
+        "{du}"
+    );
     let conninfo = psql(&["-c", "\\conninfo"]);
     assert!(conninfo.contains("You are connected"), "{conninfo}");
     let expanded = psql(&["-c", "\\x", "-c", "SELECT 1 AS one, 2 AS two"]);

@@ -41,7 +41,7 @@ SELECT  nsp.nspname schema_name,
                                 AND att.attnum  > 0
                         ORDER BY 1, 2, att.attnum
 -- next
--- known failure: unnest() over a correlated scalar subquery (pgcli's foreign-key lookup): DataFusion cannot plan it
+-- pgcli's foreign-key lookup (none: Parquet tables have no constraints)
 SELECT s_p.nspname AS parentschema,
                                t_p.relname AS parenttable,
                                unnest((
@@ -121,7 +121,8 @@ SELECT d.datname
                 FROM pg_catalog.pg_database d
                 ORDER BY 1
 -- next
--- known failure: casts to regtype[] of the emulated pg_proc's text-typed argument-type columns
+-- pgcli's function list
+-- expect rows: 100+
 SELECT n.nspname schema_name,
                                 p.proname func_name,
                                 p.proargnames,
