@@ -277,8 +277,11 @@ impl SchemaProvider for PgCatalog {
             functions: Arc::clone(&self.functions),
         });
         if which == "pg_proc" {
-            // psql's `\df+` reads array_to_string(proacl, …).
-            return Ok(Some(with_null_text_arrays(extended, &["proacl"])?));
+            // psql's `\df+` reads array_to_string(proacl, …); pgcli unnests proargnames.
+            return Ok(Some(with_text_lists(
+                with_null_text_arrays(extended, &["proacl"])?,
+                &["proargnames", "proargmodes"],
+            )?));
         }
         Ok(Some(extended))
     }
@@ -390,6 +393,43 @@ fn with_null_text_arrays(
             columns.push(lit(null_list.clone()).alias(*name));
         }
     }
+    let plan = LogicalPlanBuilder::scan("pg_catalog_table", provider_as_source(table), None)?
+        .project(columns)?
+        .build()?;
+    Ok(Arc::new(ViewTable::new(plan, None)))
+}
+
+/// `table` with the named text columns, which the emulation fills with list literals such as
+/// `['acl', 'grantor']`, as `text[]` (`{acl,grantor}`), so that `unnest(proargnames)` works.
+/// The elements are identifiers and one-letter modes: no commas or quotes of their own.
+fn with_text_lists(
+    table: Arc<dyn TableProvider>,
+    names: &[&str],
+) -> Result<Arc<dyn TableProvider>> {
+    use datafusion::catalog::view::ViewTable;
+    use datafusion::datasource::provider_as_source;
+    use datafusion::functions::expr_fn::regexp_replace;
+    use datafusion::functions_nested::expr_fn::string_to_array;
+    use datafusion::logical_expr::{col, lit, LogicalPlanBuilder};
+    let columns: Vec<datafusion::logical_expr::Expr> = table
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| {
+            let column = col(datafusion::common::Column::new_unqualified(f.name()));
+            if names.contains(&f.name().as_str()) && f.data_type() == &DataType::Utf8 {
+                let bare = regexp_replace(column, lit(r"[\[\]' ]"), lit(""), Some(lit("g")));
+                string_to_array(
+                    bare,
+                    lit(","),
+                    lit(datafusion::common::ScalarValue::Utf8(None)),
+                )
+                .alias(f.name())
+            } else {
+                column
+            }
+        })
+        .collect();
     let plan = LogicalPlanBuilder::scan("pg_catalog_table", provider_as_source(table), None)?
         .project(columns)?
         .build()?;

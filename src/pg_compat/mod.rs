@@ -4,6 +4,7 @@
 
 mod expandarray;
 pub mod functions;
+mod regexp_split;
 mod regtype;
 pub mod settings;
 mod timezones;
@@ -28,6 +29,7 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udf(pg_encoding_to_char_udf());
     ctx.register_udf(ScalarUDF::new_from_impl(expandarray::PgExpandArray::new()));
     ctx.register_udf(regtype::udf());
+    ctx.register_udf(regexp_split::udf());
     ctx.register_udtf("pg_timezone_names", Arc::new(timezones::PgTimezoneNames));
     // psql's \dt+ asks for pg_table_size; the emulation has pg_relation_size (same answer for
     // tables without TOAST or indexes, which Parquet tables are).

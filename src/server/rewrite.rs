@@ -606,8 +606,76 @@ impl VisitorMut for UniqueNames {
 
     fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
         self.changed |= unique_names(query.body.as_mut());
+        // Names inside WITH and FROM are what the rest of the statement refers to.
+        if let Some(with) = query.with.as_mut() {
+            for cte in with.cte_tables.iter_mut() {
+                if let SetExpr::Select(select) = cte.query.body.as_mut() {
+                    self.changed |= pg_names_for_aggregates(select);
+                }
+            }
+        }
         ControlFlow::Continue(())
     }
+
+    fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        if let TableFactor::Derived { subquery, .. } = factor {
+            if let SetExpr::Select(select) = subquery.body.as_mut() {
+                self.changed |= pg_names_for_aggregates(select);
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// PostgreSQL names an unaliased function call's column after the function (`count`,
+/// `row_number`), DataFusion after the whole call; catalog queries refer to the former
+/// (pgcli's casing query: `COUNT(1)` in a CTE, then `ORDER BY Count`). In CTEs and derived
+/// tables, aggregate and window calls get that name as an alias, when no other item of the
+/// select list has it.
+fn pg_names_for_aggregates(select: &mut Select) -> bool {
+    let pg_name = |expr: &Expr| match expr {
+        Expr::Function(f)
+            if f.over.is_some()
+                || f.name.0.last().is_some_and(|p| {
+                    AGGREGATES.contains(&p.to_string().to_ascii_lowercase().as_str())
+                }) =>
+        {
+            f.name.0.last().map(|p| p.to_string().to_ascii_lowercase())
+        }
+        _ => None,
+    };
+    let names: Vec<Option<String>> = select
+        .projection
+        .iter()
+        .map(|item| match item {
+            SelectItem::UnnamedExpr(e) => pg_name(e).or_else(|| match e {
+                Expr::Identifier(i) => Some(i.value.to_ascii_lowercase()),
+                Expr::CompoundIdentifier(parts) => {
+                    parts.last().map(|i| i.value.to_ascii_lowercase())
+                }
+                _ => None,
+            }),
+            SelectItem::ExprWithAlias { alias, .. } => Some(alias.value.to_ascii_lowercase()),
+            _ => None,
+        })
+        .collect();
+    let mut changed = false;
+    for item in select.projection.iter_mut() {
+        let SelectItem::UnnamedExpr(expr) = item else {
+            continue;
+        };
+        let Some(name) = pg_name(expr) else {
+            continue;
+        };
+        if names.iter().filter(|n| n.as_deref() == Some(&name)).count() == 1 {
+            *item = SelectItem::ExprWithAlias {
+                expr: expr.clone(),
+                alias: Ident::new(name),
+            };
+            changed = true;
+        }
+    }
+    changed
 }
 
 /// [`UniqueNames`] for a query that is one select. (Not the branches of a UNION: psql's
@@ -683,6 +751,7 @@ pub fn rewrite(sql: &str) -> Option<String> {
     let array_subquery = lower.contains("array(") || lower.contains("array (");
     let exists = lower.contains("exists");
     let regtype = lower.contains("regtype");
+    let split_to_table = lower.contains("regexp_split_to_table");
     // Not when ORDER BY holds a subquery: DataFusion cannot plan one there, while the
     // unrewritten statement still runs (Grafana's table list sorts by search_path membership).
     let subquery_in_order_by = lower
@@ -704,6 +773,7 @@ pub fn rewrite(sql: &str) -> Option<String> {
         && !array_subquery
         && !exists
         && !regtype
+        && !split_to_table
     {
         return None;
     }
@@ -745,6 +815,23 @@ pub fn rewrite(sql: &str) -> Option<String> {
                             *expr = new;
                             changed = true;
                         }
+                    }
+                }
+            }
+            // A set-returning function DataFusion lacks, as the array function it gets.
+            Expr::Function(f)
+                if split_to_table
+                    && f.name.0.last().is_some_and(|p| {
+                        p.to_string().eq_ignore_ascii_case("regexp_split_to_table")
+                    }) =>
+            {
+                if let Some(args) = function_args(&f.args) {
+                    if let Some(new) = parse_expr(&format!(
+                        "unnest(regexp_split_to_array({}))",
+                        args.join(", ")
+                    )) {
+                        *expr = new;
+                        changed = true;
                     }
                 }
             }
@@ -1006,6 +1093,21 @@ mod tests {
         assert_eq!(
             rows(members).await,
             ["1  | true", "2  | true", "3  | false"]
+        );
+    }
+
+    #[test]
+    fn postgresql_names_for_aggregates_in_ctes() {
+        assert_eq!(
+            rewrite("WITH w AS (SELECT proname, COUNT(1) FROM pg_catalog.pg_proc GROUP BY proname) SELECT proname FROM w WHERE count > 1").as_deref(),
+            Some("WITH w AS (SELECT proname, COUNT(1) AS count FROM pg_catalog.pg_proc GROUP BY proname) SELECT proname FROM w WHERE count > 1")
+        );
+        // Not when another column has the name, and not in the top-level select list.
+        assert!(rewrite("WITH w AS (SELECT count(1), 2 AS count FROM pg_catalog.pg_proc) SELECT 1 FROM w").is_none());
+        assert!(rewrite("SELECT count(*) FROM pg_catalog.pg_proc").is_none());
+        assert_eq!(
+            rewrite("SELECT w FROM (SELECT regexp_split_to_table(prosrc, '\\W+') AS w FROM pg_catalog.pg_proc) t").as_deref(),
+            Some("SELECT w FROM (SELECT unnest(regexp_split_to_array(prosrc, '\\W+')) AS w FROM pg_catalog.pg_proc) t")
         );
     }
 

@@ -1,5 +1,5 @@
 //! The BI-tool compatibility suite (`tests/compat/`): real drivers — psycopg 3, SQLAlchemy 2,
-//! pgjdbc, node-postgres — against a fresh server on the demo data. Each client script prints
+//! pgcli, pgjdbc, node-postgres — against a fresh server on the demo data. Each client script prints
 //! one `PASS|FAIL <tab> check <tab> error` line per check. `tests/compat/known_failures.tsv`
 //! lists the checks that fail today, with why; the test fails on any other failure, and also
 //! when a listed check starts passing (so the list only ever shrinks). `.ci/run` installs the
@@ -93,6 +93,15 @@ fn drivers_and_bi_clients() {
                         addr.port()
                     ),
                 ),
+        ),
+    ));
+    outcomes.push((
+        "pgcli".into(),
+        run(
+            "pgcli",
+            Command::new("python3")
+                .arg(dir.join("pgcli_suite.py"))
+                .env("SIGHTLINE_DSN", &dsn),
         ),
     ));
     let node = dir.join("node");
