@@ -309,6 +309,84 @@ fn array_of_subquery(function: &Function) -> Option<Expr> {
     Some(Expr::Subquery(Box::new(aggregated)))
 }
 
+/// `x IN (SELECT e FROM …)` in a select list or ORDER BY, which DataFusion plans only in
+/// filters, as `coalesce(array_has((SELECT array_agg(e) FROM …), x), false)` (Grafana's table
+/// list puts search_path membership in both). A NULL `x` gives false where PostgreSQL gives
+/// NULL; both are "not a member" to the CASE and the sort that use it.
+struct InSubqueryOutsideWhere {
+    changed: bool,
+}
+
+fn in_subquery_as_array(expr: &mut Expr) -> bool {
+    let mut changed = false;
+    let _ = visit_expressions_mut(expr, |e| {
+        let Expr::InSubquery {
+            expr: member,
+            subquery,
+            negated,
+        } = e
+        else {
+            return ControlFlow::<()>::Continue(());
+        };
+        if subquery.limit_clause.is_some() || subquery.fetch.is_some() {
+            return ControlFlow::Continue(());
+        }
+        let SetExpr::Select(select) = subquery.body.as_ref() else {
+            return ControlFlow::Continue(());
+        };
+        let grouped = match &select.group_by {
+            GroupByExpr::Expressions(exprs, _) => !exprs.is_empty(),
+            GroupByExpr::All(_) => true,
+        };
+        let element = match select.projection.as_slice() {
+            [SelectItem::UnnamedExpr(x)] | [SelectItem::ExprWithAlias { expr: x, .. }] => x,
+            _ => return ControlFlow::Continue(()),
+        };
+        if grouped || select.having.is_some() || select.distinct.is_some() {
+            return ControlFlow::Continue(());
+        }
+        let mut select = select.as_ref().clone();
+        let Some(aggregated) = parse_expr(&format!("array_agg({element})")) else {
+            return ControlFlow::Continue(());
+        };
+        select.projection = vec![SelectItem::UnnamedExpr(aggregated)];
+        let test = format!("coalesce(array_has(({select}), {member}), false)");
+        if let Some(new) = parse_expr(&if *negated {
+            format!("NOT {test}")
+        } else {
+            test
+        }) {
+            *e = new;
+            changed = true;
+        }
+        ControlFlow::Continue(())
+    });
+    changed
+}
+
+impl VisitorMut for InSubqueryOutsideWhere {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        if let SetExpr::Select(select) = query.body.as_mut() {
+            for item in select.projection.iter_mut() {
+                if let SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } = item
+                {
+                    self.changed |= in_subquery_as_array(e);
+                }
+            }
+        }
+        if let Some(order_by) = query.order_by.as_mut() {
+            if let OrderByKind::Expressions(keys) = &mut order_by.kind {
+                for key in keys.iter_mut() {
+                    self.changed |= in_subquery_as_array(&mut key.expr);
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}
+
 /// `EXISTS (SELECT … WHERE …)` in a select list, which DataFusion cannot plan there (it
 /// decorrelates EXISTS only in filters), as `coalesce((SELECT count(*) > 0 … WHERE …), false)`,
 /// a correlated aggregate it can (Npgsql's GetColumnSchema, behind Power BI, asks whether
@@ -760,8 +838,9 @@ pub fn rewrite(sql: &str) -> Option<String> {
     let functions_in_from = (lower.contains("information_schema") || lower.contains("pg_"))
         && (lower.contains("generate_series")
             || lower.contains("unnest")
-            || SCALARS_IN_FROM.iter().any(|f| lower.contains(f)))
-        && !subquery_in_order_by;
+            || SCALARS_IN_FROM.iter().any(|f| lower.contains(f)));
+    let in_subquery =
+        (lower.contains(" in (") || lower.contains(" in(")) && lower.matches("select").count() > 1;
     if !lower.contains("generate_subscripts")
         && !lower.contains("escape")
         && !lower.contains("regproc")
@@ -774,6 +853,7 @@ pub fn rewrite(sql: &str) -> Option<String> {
         && !exists
         && !regtype
         && !split_to_table
+        && !in_subquery
     {
         return None;
     }
@@ -782,10 +862,20 @@ pub fn rewrite(sql: &str) -> Option<String> {
     }
     let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).ok()?;
     let mut changed = false;
+    let mut in_converted = false;
+    if in_subquery {
+        let mut sets = InSubqueryOutsideWhere { changed: false };
+        let _ = statements.visit(&mut sets);
+        in_converted = sets.changed;
+        changed = sets.changed;
+    }
+    // With the ORDER BY's IN-subquery converted, Grafana's table list plans; unconverted, its
+    // original text still matches datafusion-postgres' replacement, which rewriting would lose.
+    let functions_in_from = functions_in_from && (!subquery_in_order_by || in_converted);
     if functions_in_from {
         let mut from = FromFunctions { changed: false };
         let _ = statements.visit(&mut from);
-        changed = from.changed;
+        changed |= from.changed;
     }
     if exists {
         let mut select_list = ExistsInSelectList { changed: false };
@@ -1096,6 +1186,18 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn in_subquery_in_select_list_and_order_by() {
+        let sql = "SELECT x, CASE WHEN x IN (SELECT y FROM (VALUES (1), (3)) t(y)) THEN 'in' ELSE 'out' END AS m, \
+                   x NOT IN (SELECT y FROM (VALUES (1), (3)) t(y)) AS outside \
+                   FROM (VALUES (1), (2), (3)) s(x) \
+                   ORDER BY CASE WHEN x IN (SELECT y FROM (VALUES (1), (3)) t(y)) THEN 0 ELSE 1 END, x DESC";
+        assert_eq!(
+            rows(sql).await,
+            ["3 | in  | false", "1 | in  | false", "2 | out | true"]
+        );
+    }
+
     #[test]
     fn postgresql_names_for_aggregates_in_ctes() {
         assert_eq!(
@@ -1103,7 +1205,10 @@ mod tests {
             Some("WITH w AS (SELECT proname, COUNT(1) AS count FROM pg_catalog.pg_proc GROUP BY proname) SELECT proname FROM w WHERE count > 1")
         );
         // Not when another column has the name, and not in the top-level select list.
-        assert!(rewrite("WITH w AS (SELECT count(1), 2 AS count FROM pg_catalog.pg_proc) SELECT 1 FROM w").is_none());
+        assert!(rewrite(
+            "WITH w AS (SELECT count(1), 2 AS count FROM pg_catalog.pg_proc) SELECT 1 FROM w"
+        )
+        .is_none());
         assert!(rewrite("SELECT count(*) FROM pg_catalog.pg_proc").is_none());
         assert_eq!(
             rewrite("SELECT w FROM (SELECT regexp_split_to_table(prosrc, '\\W+') AS w FROM pg_catalog.pg_proc) t").as_deref(),

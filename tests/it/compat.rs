@@ -184,7 +184,8 @@ fn drivers_and_bi_clients() {
 /// (`tests/compat/queries/*.sql`: Metabase, Grafana, DBeaver, pgAdmin, pgcli, ADBC), replayed
 /// over both protocols: every one must run without error, except the blocks marked
 /// `-- known failure: why`, which must still fail (remove the mark when one starts working).
-/// A block with `-- expect rows: N+` must also return at least N rows.
+/// A block with `-- expect rows: N+` must also return at least N rows, and one with `-- expect
+/// value: v` a row whose first column is `v`.
 #[tokio::test]
 async fn replayed_catalog_queries_run() {
     let addr = crate::support::demo_server();
@@ -248,6 +249,23 @@ async fn replayed_catalog_queries_run() {
                 if rows < min {
                     failures.push(format!(
                         "{tool}: {rows} rows, a correct answer has at least {min}\n  {}",
+                        shorten(sql)
+                    ));
+                }
+            }
+            // `-- expect value: v`: some row's first column is v (as PostgreSQL answers).
+            for value in block
+                .lines()
+                .filter_map(|l| l.strip_prefix("-- expect value: "))
+            {
+                checked += 1;
+                let found = messages.iter().any(|m| match m {
+                    tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0) == Some(value),
+                    _ => false,
+                });
+                if !found {
+                    failures.push(format!(
+                        "{tool}: no row starts with {value:?}\n  {}",
                         shorten(sql)
                     ));
                 }

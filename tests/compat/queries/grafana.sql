@@ -2,6 +2,9 @@
 -- Collected by the datafusion-postgres project (tests/grafana.rs, Apache-2.0) from the tool;
 -- replayed by tests/it/compat.rs. One query per block, blocks separated by `-- next`.
 
+-- The table list: tables in the search path unqualified, as PostgreSQL answers
+-- expect rows: 7+
+-- expect value: orders
 SELECT
         CASE WHEN
               quote_ident(table_schema) IN (
