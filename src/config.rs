@@ -167,7 +167,7 @@ impl Default for Config {
             target_partitions: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2),
-            batch_size: 8192,
+            batch_size: 16384,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             statement_timeout_ms: 0,
             shutdown_grace_secs: 10,

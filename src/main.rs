@@ -88,7 +88,7 @@ struct CommonArgs {
     #[arg(long, env = "SIGHTLINE_TARGET_PARTITIONS")]
     target_partitions: Option<usize>,
 
-    /// Rows per Arrow record batch [default: 8192].
+    /// Rows per Arrow record batch [default: 16384].
     #[arg(long, env = "SIGHTLINE_BATCH_SIZE")]
     batch_size: Option<usize>,
 

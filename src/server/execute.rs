@@ -2,7 +2,8 @@
 //! of in datafusion-postgres' default path, so that their rows are encoded a batch at a time
 //! (`encode::encode_batch`) rather than a value at a time. The steps are the default path's:
 //! plan the statement's SQL (simple protocol), or bind the parameters into the prepared plan
-//! and optimise it (extended protocol); execute; describe the fields with arrow-pg. Timeouts,
+//! and optimise it (extended protocol); compute shared CTEs once (`materialize`); execute;
+//! describe the fields with arrow-pg. Timeouts,
 //! admission, limits and cancellation wrap this from the front end as before.
 
 use std::sync::Arc;
@@ -23,6 +24,7 @@ use datafusion_postgres::QueryHook;
 use futures::StreamExt;
 
 use super::encode::encode_batch;
+use super::materialize::materialize_ctes;
 
 tokio::task_local! {
     /// The result column formats the client asked for when binding the portal being
@@ -81,7 +83,19 @@ impl QueryHook for ExecuteHook {
             .try_with(Clone::clone)
             .unwrap_or(Format::UnifiedText);
         let run = async {
-            let df = ctx.sql(&statement.to_string()).await.map_err(api_error)?;
+            // Planned from the parsed statement: re-parsing its text with the session's
+            // (generic) dialect would refuse PostgreSQL syntax such as `AS MATERIALIZED`.
+            let plan = ctx
+                .state()
+                .statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(
+                    statement.clone(),
+                )))
+                .await
+                .map_err(api_error)?;
+            let plan = materialize_ctes(statement, plan, ctx)
+                .await
+                .map_err(api_error)?;
+            let df = ctx.execute_logical_plan(plan).await.map_err(api_error)?;
             respond(df, &format, &*client).await.map(Response::Query)
         };
         Some(run.await)
@@ -112,6 +126,9 @@ impl QueryHook for ExecuteHook {
             let plan = plan
                 .clone()
                 .replace_params_with_values(params)
+                .map_err(api_error)?;
+            let plan = materialize_ctes(statement, plan, ctx)
+                .await
                 .map_err(api_error)?;
             let optimised = ctx.state().optimize(&plan).map_err(api_error)?;
             let df = ctx

@@ -7,6 +7,7 @@ mod errors;
 mod execute;
 mod handlers;
 mod inline_params;
+mod materialize;
 mod rewrite;
 mod savepoints;
 mod show;
