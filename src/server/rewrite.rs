@@ -309,6 +309,42 @@ fn array_of_subquery(function: &Function) -> Option<Expr> {
     Some(Expr::Subquery(Box::new(aggregated)))
 }
 
+/// A scalar subquery that is a whole select-list item, `SELECT (SELECT count(*) FROM orders o
+/// WHERE o.customer_id = c.customer_id) FROM customers c`, is put in parentheses. datafusion-
+/// postgres replaces such an item with NULL when it looks correlated (and adds `LIMIT 1`
+/// otherwise), to get past catalog queries DataFusion cannot plan; over the user's tables that
+/// is a silently wrong answer, while DataFusion plans and runs it (or says why not). The extra
+/// parentheses change nothing else. Subqueries over the catalog are left to that handling.
+struct KeepSelectListSubqueries {
+    changed: bool,
+}
+
+impl VisitorMut for KeepSelectListSubqueries {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        if let SetExpr::Select(select) = query.body.as_mut() {
+            for item in select.projection.iter_mut() {
+                if let SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } = item
+                {
+                    // Over the user's tables only: catalog queries count on the NULL (psql,
+                    // Superset and pgcli send lookups DataFusion cannot plan, such as
+                    // `json_build_object`).
+                    let catalog = |text: String| {
+                        let text = text.to_ascii_lowercase();
+                        text.contains("pg_") || text.contains("information_schema")
+                    };
+                    if matches!(e, Expr::Subquery(q) if !catalog(q.to_string())) {
+                        *e = Expr::Nested(Box::new(e.clone()));
+                        self.changed = true;
+                    }
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}
+
 /// `x IN (SELECT e FROM …)` in a select list or ORDER BY, which DataFusion plans only in
 /// filters, as `coalesce(array_has((SELECT array_agg(e) FROM …), x), false)` (Grafana's table
 /// list puts search_path membership in both). A NULL `x` gives false where PostgreSQL gives
@@ -830,6 +866,7 @@ pub fn rewrite(sql: &str) -> Option<String> {
     let exists = lower.contains("exists");
     let regtype = lower.contains("regtype");
     let split_to_table = lower.contains("regexp_split_to_table");
+    let select_list_subquery = lower.contains("(select") || lower.contains("( select");
     // Not when ORDER BY holds a subquery: DataFusion cannot plan one there, while the
     // unrewritten statement still runs (Grafana's table list sorts by search_path membership).
     let subquery_in_order_by = lower
@@ -854,6 +891,7 @@ pub fn rewrite(sql: &str) -> Option<String> {
         && !regtype
         && !split_to_table
         && !in_subquery
+        && !select_list_subquery
     {
         return None;
     }
@@ -876,6 +914,11 @@ pub fn rewrite(sql: &str) -> Option<String> {
         let mut from = FromFunctions { changed: false };
         let _ = statements.visit(&mut from);
         changed |= from.changed;
+    }
+    if select_list_subquery {
+        let mut kept = KeepSelectListSubqueries { changed: false };
+        let _ = statements.visit(&mut kept);
+        changed |= kept.changed;
     }
     if exists {
         let mut select_list = ExistsInSelectList { changed: false };
@@ -1113,7 +1156,10 @@ mod tests {
             Some("SELECT (SELECT min(t.typname) FROM pg_catalog.pg_type t WHERE t.oid = a.atttypid) FROM pg_catalog.pg_attribute a")
         );
         // User tables and already-aggregated lookups are left alone.
-        assert!(rewrite("SELECT (SELECT max(total) FROM orders WHERE customer_id = 1)").is_none());
+        assert_eq!(
+            rewrite("SELECT (SELECT max(total) FROM orders WHERE customer_id = 1)").as_deref(),
+            Some("SELECT ((SELECT max(total) FROM orders WHERE customer_id = 1))")
+        );
         assert!(rewrite("SELECT (SELECT count(*) FROM pg_catalog.pg_type)").is_none());
         assert_eq!(
             rewrite("SELECT t.typname FROM pg_type t LEFT JOIN pg_proc AS proc ON proc.oid = t.typreceive").as_deref(),
@@ -1196,6 +1242,18 @@ mod tests {
             rows(sql).await,
             ["3 | in  | false", "1 | in  | false", "2 | out | true"]
         );
+    }
+
+    #[test]
+    fn select_list_subqueries_over_user_tables_are_kept() {
+        assert_eq!(
+            rewrite("SELECT (SELECT count(*) FROM orders o WHERE o.customer_id = c.customer_id) AS n FROM customers c").as_deref(),
+            Some("SELECT ((SELECT count(*) FROM orders o WHERE o.customer_id = c.customer_id)) AS n FROM customers c")
+        );
+        assert!(rewrite("SELECT (SELECT 1)").is_some_and(|s| s == "SELECT ((SELECT 1))"));
+        // Catalog lookups are left to datafusion-postgres (which may make them NULL).
+        assert!(rewrite("SELECT (SELECT json_build_object('a', 1) FROM pg_catalog.pg_type t WHERE t.oid = a.atttypid) AS x FROM pg_catalog.pg_attribute a")
+            .is_none_or(|s| !s.contains("((SELECT")));
     }
 
     #[test]

@@ -486,3 +486,53 @@ async fn deeply_nested_calls_are_refused_at_once() {
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
     assert_usable(&client).await;
 }
+
+/// Scalar subqueries and PostgreSQL's subquery forms in the select list give the same answers as
+/// the equivalent joins, over both protocols (datafusion-postgres used to turn a correlated one
+/// into NULL).
+#[tokio::test]
+async fn select_list_subqueries_answer_like_joins() {
+    let client = connect(demo_server()).await;
+    let expected = "SELECT c.customer_id, count(o.order_id) AS n, count(o.order_id) > 0 AS buyer, \
+                    coalesce(array_to_string(array_agg(o.order_id ORDER BY o.order_id) FILTER (WHERE o.order_id IS NOT NULL), ','), '') AS ids \
+                    FROM customers c LEFT JOIN orders o ON o.customer_id = c.customer_id \
+                    WHERE c.customer_id <= 40 GROUP BY c.customer_id ORDER BY c.customer_id";
+    let subqueries = "SELECT c.customer_id, (SELECT count(*) FROM orders o WHERE o.customer_id = c.customer_id) AS n, \
+                      EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.customer_id) AS buyer, \
+                      coalesce(array_to_string(ARRAY(SELECT o.order_id FROM orders o WHERE o.customer_id = c.customer_id ORDER BY o.order_id), ','), '') AS ids \
+                      FROM customers c WHERE c.customer_id <= 40 ORDER BY c.customer_id";
+    let text = |rows: Vec<tokio_postgres::SimpleQueryMessage>| -> Vec<Vec<String>> {
+        rows.iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(r) => Some(
+                    (0..r.len())
+                        .map(|i| r.get(i).unwrap_or("NULL").to_string())
+                        .collect(),
+                ),
+                _ => None,
+            })
+            .collect()
+    };
+    let want = text(client.simple_query(expected).await.unwrap());
+    assert_eq!(want.len(), 40);
+    assert!(want.iter().any(|r| r[1] == "0") && want.iter().any(|r| r[1] != "0"));
+    let got = text(client.simple_query(subqueries).await.unwrap());
+    assert_eq!(got, want);
+    // The extended protocol, with a parameter outside the subqueries.
+    let rows = client
+        .query(
+            "SELECT c.customer_id, (SELECT count(*) FROM orders o WHERE o.customer_id = c.customer_id) AS n \
+             FROM customers c WHERE c.customer_id <= $1 ORDER BY c.customer_id",
+            &[&40i64],
+        )
+        .await
+        .unwrap();
+    let counts: Vec<String> = rows
+        .iter()
+        .map(|r| r.get::<_, i64>(1).to_string())
+        .collect();
+    assert_eq!(
+        counts,
+        want.iter().map(|r| r[1].clone()).collect::<Vec<_>>()
+    );
+}
