@@ -223,7 +223,7 @@ fn is_regtype(data_type: &DataType) -> bool {
 
 /// `ARRAY(SELECT e FROM … [ORDER BY o])`, PostgreSQL's array constructor over a subquery,
 /// which DataFusion lacks, as `(SELECT array_agg(e ORDER BY o) FROM …)` (psql's `\du` and
-/// `\d+`). One difference stays: over no rows it is NULL where PostgreSQL gives `{}`.
+/// `\d+`), `{}` over no rows.
 ///
 /// psql's `\d+` appends the TOAST table's options, `ARRAY(SELECT 'toast.' || x FROM
 /// unnest(tc.reloptions) x)`, an unnest of the outer row DataFusion cannot decorrelate.
@@ -306,7 +306,8 @@ fn array_of_subquery(function: &Function) -> Option<Expr> {
     select.projection = vec![SelectItem::UnnamedExpr(parse_expr(&format!(
         "array_agg({element}{order})"
     ))?)];
-    Some(Expr::Subquery(Box::new(aggregated)))
+    // Over no rows array_agg is NULL; PostgreSQL's ARRAY(…) is the empty array.
+    parse_expr(&format!("coalesce(({aggregated}), make_array())"))
 }
 
 /// A scalar subquery that is a whole select-list item, `SELECT (SELECT count(*) FROM orders o
@@ -1187,6 +1188,12 @@ mod tests {
         assert_eq!(
             rows("SELECT ARRAY(SELECT v FROM (VALUES (3), (1), (2)) t(v) ORDER BY 1) AS a").await,
             ["[1, 2, 3]"]
+        );
+        // Over no rows: the empty array, as PostgreSQL.
+        assert_eq!(
+            rows("SELECT cardinality(ARRAY(SELECT v FROM (VALUES (1)) t(v) WHERE v > 5)) AS n")
+                .await,
+            ["0"]
         );
         let correlated = "WITH keys(id) AS (VALUES (1), (2), (3)), vals(id, name) AS (VALUES (1, 'a'), (1, 'b'), (2, 'c')) \
                           SELECT keys.id, array_to_string(ARRAY(SELECT vals.name FROM vals WHERE vals.id = keys.id ORDER BY vals.name DESC), ',') AS names \
