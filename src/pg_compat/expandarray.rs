@@ -101,32 +101,18 @@ mod tests {
     use datafusion::logical_expr::ScalarUDF;
     use datafusion::prelude::SessionContext;
 
+    use crate::pg_compat::test_util::table_lines;
+
     #[tokio::test]
     async fn positions_restart_in_every_array() {
         let ctx = SessionContext::new();
         ctx.register_udf(ScalarUDF::new_from_impl(super::PgExpandArray::new()));
-        let batches = ctx
-            .sql(
-                "SELECT k, e['x'] AS x, e['n'] AS n FROM (SELECT k, unnest(_pg_expandarray(a)) AS e \
-                 FROM (VALUES (1, [5, 7]), (2, [9]), (3, [])) t(k, a)) ORDER BY k, n",
-            )
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
-        let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches)
-            .unwrap()
-            .to_string();
-        let rows: Vec<&str> = text
-            .lines()
-            .filter(|l| l.starts_with("| "))
-            .skip(1)
-            .collect();
-        assert_eq!(
-            rows,
-            ["| 1 | 5 | 1 |", "| 1 | 7 | 2 |", "| 2 | 9 | 1 |"],
-            "{text}"
-        );
+        let rows = table_lines(
+            &ctx,
+            "SELECT k, e['x'] AS x, e['n'] AS n FROM (SELECT k, unnest(_pg_expandarray(a)) AS e \
+             FROM (VALUES (1, [5, 7]), (2, [9]), (3, [])) t(k, a)) ORDER BY k, n",
+        )
+        .await;
+        assert_eq!(rows, ["| 1 | 5 | 1 |", "| 1 | 7 | 2 |", "| 2 | 9 | 1 |"]);
     }
 }

@@ -7,6 +7,8 @@ pub mod functions;
 mod regexp_split;
 mod regtype;
 pub mod settings;
+#[cfg(test)]
+mod test_util;
 mod timezones;
 
 use std::sync::Arc;

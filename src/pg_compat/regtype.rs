@@ -150,28 +150,18 @@ pub fn udf() -> ScalarUDF {
 mod tests {
     use datafusion::prelude::SessionContext;
 
+    use crate::pg_compat::test_util::table_lines;
+
     #[tokio::test]
     async fn names_of_oid_vectors_and_arrays() {
         let ctx = SessionContext::new();
         ctx.register_udf(super::udf());
-        let batches = ctx
-            .sql(
-                "SELECT k, array_to_string(_pg_regtype_names(v), ',') AS names FROM (VALUES \
-                 (1, '23 25'), (2, '{16,1700}'), (3, ''), (4, NULL)) t(k, v) ORDER BY k",
-            )
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
-        let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches)
-            .unwrap()
-            .to_string();
-        let rows: Vec<&str> = text
-            .lines()
-            .filter(|l| l.starts_with("| "))
-            .skip(1)
-            .collect();
+        let rows = table_lines(
+            &ctx,
+            "SELECT k, array_to_string(_pg_regtype_names(v), ',') AS names FROM (VALUES \
+             (1, '23 25'), (2, '{16,1700}'), (3, ''), (4, NULL)) t(k, v) ORDER BY k",
+        )
+        .await;
         assert_eq!(
             rows,
             [
@@ -179,19 +169,13 @@ mod tests {
                 "| 2 | boolean,numeric |",
                 "| 3 |                 |",
                 "| 4 |                 |"
-            ],
-            "{text}"
+            ]
         );
-        let batches = ctx
-            .sql("SELECT array_to_string(_pg_regtype_names([20, 701]), ',') AS names")
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
-        let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches)
-            .unwrap()
-            .to_string();
-        assert!(text.contains("bigint,double precision"), "{text}");
+        let rows = table_lines(
+            &ctx,
+            "SELECT array_to_string(_pg_regtype_names([20, 701]), ',') AS names",
+        )
+        .await;
+        assert_eq!(rows, ["| bigint,double precision |"]);
     }
 }

@@ -7,23 +7,13 @@ path) and meta-commands through pgspecial. pgcli is interactive, so the suite dr
 """
 import os
 
+import pgcli
 from pgcli.pgexecute import PGExecute
 from pgspecial.main import PGSpecial
 
+from checks import check, report
+
 DSN = os.environ.get("SIGHTLINE_DSN", "host=127.0.0.1 port=5432 user=sightline dbname=sightline")
-results = []
-
-
-def check(name):
-    def wrap(f):
-        try:
-            f()
-            results.append((name, None))
-        except Exception as e:  # noqa: BLE001 - report every failure
-            results.append((name, f"{type(e).__name__}: {str(e).splitlines()[0][:300] if str(e) else ''}"))
-        return f
-
-    return wrap
 
 
 pg = None
@@ -148,8 +138,4 @@ def _():
     assert headers == ["channel", "n"] and rows, (headers, rows)
 
 
-for name, error in results:
-    if error is None:
-        print(f"PASS\t{name}")
-    else:
-        print(f"FAIL\t{name}\t{error}")
+report(f"pgcli {pgcli.__version__}")

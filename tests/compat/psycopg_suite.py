@@ -8,24 +8,12 @@ Prints one PASS/FAIL line per check and exits non-zero if any failed.
 import datetime
 import decimal
 import os
-import sys
 
 import psycopg
 
+from checks import check, report
+
 DSN = os.environ.get("SIGHTLINE_DSN", "host=127.0.0.1 port=5432 user=sightline dbname=sightline")
-results = []
-
-
-def check(name):
-    def wrap(f):
-        try:
-            f()
-            results.append((name, None))
-        except Exception as e:  # noqa: BLE001 - report every failure
-            results.append((name, f"{type(e).__name__}: {e}"))
-        return f
-
-    return wrap
 
 
 conn = psycopg.connect(DSN, autocommit=True)
@@ -182,8 +170,4 @@ def _():
     raise AssertionError("no UndefinedTable")
 
 
-for name, error in results:
-    print(f"{'PASS' if error is None else 'FAIL'}\t{name}\t{error or ''}")
-failed = [n for n, e in results if e]
-print(f"psycopg {psycopg.__version__}: {len(results) - len(failed)}/{len(results)} passed")
-sys.exit(1 if failed else 0)
+report(f"psycopg {psycopg.__version__}")

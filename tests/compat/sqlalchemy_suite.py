@@ -4,25 +4,13 @@ and notebooks do on connect and on schema sync. Usage:
     SIGHTLINE_URL="postgresql+psycopg://sightline@127.0.0.1:5432/sightline" python3 sqlalchemy_suite.py
 """
 import os
-import sys
 
 import sqlalchemy as sa
 
+from checks import check, report
+
 URL = os.environ.get("SIGHTLINE_URL", "postgresql+psycopg://sightline@127.0.0.1:5432/sightline")
 engine = sa.create_engine(URL)
-results = []
-
-
-def check(name):
-    def wrap(f):
-        try:
-            f()
-            results.append((name, None))
-        except Exception as e:  # noqa: BLE001 - report every failure
-            results.append((name, f"{type(e).__name__}: {str(e).splitlines()[0][:300]}"))
-        return f
-
-    return wrap
 
 
 insp = None
@@ -122,8 +110,4 @@ def _():
     assert rows, rows
 
 
-for name, error in results:
-    print(f"{'PASS' if error is None else 'FAIL'}\t{name}\t{error or ''}")
-failed = [n for n, e in results if e]
-print(f"SQLAlchemy {sa.__version__}: {len(results) - len(failed)}/{len(results)} passed")
-sys.exit(1 if failed else 0)
+report(f"SQLAlchemy {sa.__version__}")
