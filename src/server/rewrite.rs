@@ -34,7 +34,7 @@ use datafusion_postgres::datafusion_pg_catalog::sql::PostgresCompatibilityParser
 use datafusion::sql::sqlparser::ast::{
     visit_expressions_mut, AccessExpr, ArrayElemTypeDef, BinaryOperator, DataType, Expr, Function,
     FunctionArguments, GroupByExpr, Ident, OrderByKind, Query, Select, SelectItem, SetExpr,
-    Subscript, TableAliasColumnDef, TableFactor, Value, VisitMut, VisitorMut,
+    Subscript, TableAliasColumnDef, TableFactor, TableWithJoins, Value, VisitMut, VisitorMut,
 };
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -52,6 +52,25 @@ fn function_args(args: &FunctionArguments) -> Option<Vec<String>> {
         FunctionArguments::List(list) if list.duplicate_treatment.is_none() => {
             Some(list.args.iter().map(|a| a.to_string()).collect())
         }
+        _ => None,
+    }
+}
+
+/// Whether a select has a GROUP BY.
+fn is_grouped(select: &Select) -> bool {
+    match &select.group_by {
+        GroupByExpr::Expressions(exprs, _) => !exprs.is_empty(),
+        GroupByExpr::All(_) => true,
+    }
+}
+
+/// The first FROM item of the query `sql` (used to build a derived table from text).
+fn first_from(sql: &str) -> Option<TableWithJoins> {
+    match Parser::parse_sql(&PostgreSqlDialect {}, sql).ok()?.pop()? {
+        datafusion::sql::sqlparser::ast::Statement::Query(q) => match *q.body {
+            SetExpr::Select(select) => select.from.into_iter().next(),
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -146,10 +165,7 @@ fn aggregate_catalog_lookup(query: &mut Query) -> bool {
     let SetExpr::Select(select) = query.body.as_mut() else {
         return false;
     };
-    let grouped = match &select.group_by {
-        GroupByExpr::Expressions(exprs, _) => !exprs.is_empty(),
-        GroupByExpr::All(_) => true,
-    };
+    let grouped = is_grouped(select);
     let catalog_only = !select.from.is_empty()
         && select.from.iter().all(|t| {
             t.joins.is_empty()
@@ -243,10 +259,7 @@ fn array_of_subquery(function: &Function) -> Option<Expr> {
     let SetExpr::Select(select) = query.body.as_ref() else {
         return None;
     };
-    let grouped = match &select.group_by {
-        GroupByExpr::Expressions(exprs, _) => !exprs.is_empty(),
-        GroupByExpr::All(_) => true,
-    };
+    let grouped = is_grouped(select);
     if grouped || select.having.is_some() || select.distinct.is_some() {
         return None;
     }
@@ -371,10 +384,7 @@ fn in_subquery_as_array(expr: &mut Expr) -> bool {
         let SetExpr::Select(select) = subquery.body.as_ref() else {
             return ControlFlow::Continue(());
         };
-        let grouped = match &select.group_by {
-            GroupByExpr::Expressions(exprs, _) => !exprs.is_empty(),
-            GroupByExpr::All(_) => true,
-        };
+        let grouped = is_grouped(select);
         let element = match select.projection.as_slice() {
             [SelectItem::UnnamedExpr(x)] | [SelectItem::ExprWithAlias { expr: x, .. }] => x,
             _ => return ControlFlow::Continue(()),
@@ -439,10 +449,7 @@ fn exists_as_count(subquery: &Query, negated: bool) -> Option<Expr> {
     let SetExpr::Select(select) = subquery.body.as_ref() else {
         return None;
     };
-    let grouped = match &select.group_by {
-        GroupByExpr::Expressions(exprs, _) => !exprs.is_empty(),
-        GroupByExpr::All(_) => true,
-    };
+    let grouped = is_grouped(select);
     if grouped || select.having.is_some() || select.from.is_empty() {
         return None;
     }
@@ -558,15 +565,7 @@ fn hoist_correlation_keys(select: &mut Select) {
         hoisted.join(", "),
         only.relation
     );
-    let derived = Parser::parse_sql(&PostgreSqlDialect {}, &sql)
-        .ok()
-        .and_then(|mut statements| match statements.pop() {
-            Some(datafusion::sql::sqlparser::ast::Statement::Query(q)) => match *q.body {
-                SetExpr::Select(derived) => derived.from.into_iter().next(),
-                _ => None,
-            },
-            _ => None,
-        });
+    let derived = first_from(&sql);
     if let Some(derived) = derived {
         select.from = vec![derived];
     }
@@ -689,17 +688,7 @@ impl VisitorMut for FromFunctions {
                 "SELECT * FROM (SELECT {name}({call}) AS {0}) AS {0}",
                 alias.name
             );
-            let derived = Parser::parse_sql(&PostgreSqlDialect {}, &sql)
-                .ok()
-                .and_then(|mut statements| match statements.pop() {
-                    Some(datafusion::sql::sqlparser::ast::Statement::Query(q)) => match *q.body {
-                        SetExpr::Select(select) => {
-                            select.from.into_iter().next().map(|t| t.relation)
-                        }
-                        _ => None,
-                    },
-                    _ => None,
-                });
+            let derived = first_from(&sql).map(|t| t.relation);
             if let Some(derived) = derived {
                 *factor = derived;
                 self.changed = true;
