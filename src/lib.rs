@@ -5,6 +5,7 @@ pub mod bench;
 pub mod catalog;
 pub mod config;
 pub mod demo;
+pub mod optimizer;
 pub mod pg_compat;
 pub mod query;
 pub mod security;
