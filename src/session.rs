@@ -66,6 +66,7 @@ pub fn build_context(config: &Config, data_dir: &Path) -> Result<SessionContext>
         .with_physical_optimizer_rule(Arc::new(crate::optimizer::FilterScansByJoinKeys))
         .build();
     let mut ctx = SessionContext::new_with_state(state);
+    ctx.add_optimizer_rule(Arc::new(crate::optimizer::FixedIntervalsAsDurations));
     ctx.add_optimizer_rule(Arc::new(crate::optimizer::OrderFilterConjuncts));
 
     let schema = DataDirSchema::new(
