@@ -63,11 +63,12 @@ pub fn build_context(config: &Config, data_dir: &Path) -> Result<SessionContext>
         .with_config(session_config)
         .with_runtime_env(runtime)
         .with_default_features()
+        // Sightline's own rules run after DataFusion's (README › SQL).
+        .with_optimizer_rule(Arc::new(crate::optimizer::FixedIntervalsAsDurations))
+        .with_optimizer_rule(Arc::new(crate::optimizer::OrderFilterConjuncts))
         .with_physical_optimizer_rule(Arc::new(crate::optimizer::FilterScansByJoinKeys))
         .build();
     let mut ctx = SessionContext::new_with_state(state);
-    ctx.add_optimizer_rule(Arc::new(crate::optimizer::FixedIntervalsAsDurations));
-    ctx.add_optimizer_rule(Arc::new(crate::optimizer::OrderFilterConjuncts));
 
     let schema = DataDirSchema::new(
         data_dir,

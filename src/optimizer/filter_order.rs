@@ -61,7 +61,7 @@ fn reorder(predicate: &Expr, schema: &DFSchema) -> Option<Expr> {
     let conjuncts = split_conjunction(predicate);
     let mut changed = false;
     let mut items: Vec<Conjunct> = Vec::with_capacity(conjuncts.len());
-    for (position, expr) in conjuncts.into_iter().enumerate() {
+    for expr in conjuncts {
         let expr = match reorder_disjunction(expr, schema) {
             Some(e) => {
                 changed = true;
@@ -70,11 +70,7 @@ fn reorder(predicate: &Expr, schema: &DFSchema) -> Option<Expr> {
             None => expr.clone(),
         };
         let estimate = estimate(&expr, schema);
-        items.push(Conjunct {
-            expr,
-            estimate,
-            position,
-        });
+        items.push(Conjunct { expr, estimate });
     }
     if items.iter().any(|c| c.estimate.volatile) {
         // Only the branches inside an OR may have changed.
@@ -82,16 +78,16 @@ fn reorder(predicate: &Expr, schema: &DFSchema) -> Option<Expr> {
             .then(|| conjunction(items.into_iter().map(|c| c.expr)))
             .flatten();
     }
-    // A fallible conjunct may not move ahead of any conjunct written before it: it is placed
-    // by the largest rank among those, so the stable sort keeps it behind them.
-    let mut barrier = f64::NEG_INFINITY;
+    // A fallible conjunct may not move ahead of any conjunct written before it: its sort key is
+    // the largest rank up to it, so the stable sort keeps it behind all of them.
+    let mut largest = f64::NEG_INFINITY;
     let keys: Vec<f64> = items
         .iter()
         .map(|c| {
             let rank = c.estimate.rank();
+            largest = largest.max(rank);
             if c.estimate.fallible {
-                barrier = barrier.max(rank).max(max_rank_before(&items, c.position));
-                barrier
+                largest
             } else {
                 rank
             }
@@ -105,13 +101,6 @@ fn reorder(predicate: &Expr, schema: &DFSchema) -> Option<Expr> {
     }
     let mut slots: Vec<Option<Expr>> = items.into_iter().map(|c| Some(c.expr)).collect();
     conjunction(order.into_iter().filter_map(|i| slots[i].take()))
-}
-
-fn max_rank_before(items: &[Conjunct], position: usize) -> f64 {
-    items[..position]
-        .iter()
-        .map(|c| c.estimate.rank())
-        .fold(f64::NEG_INFINITY, f64::max)
 }
 
 /// An `OR` whose branches are conjunctions gets each branch reordered.
@@ -160,7 +149,6 @@ fn split_disjunction_into<'a>(expr: &'a Expr, out: &mut Vec<&'a Expr>) {
 struct Conjunct {
     expr: Expr,
     estimate: Estimate,
-    position: usize,
 }
 
 /// A conjunct's estimated per-row cost and the fraction of rows it keeps.
