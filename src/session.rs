@@ -10,6 +10,7 @@ use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
+use datafusion::physical_optimizer::optimizer::{PhysicalOptimizer, PhysicalOptimizerRule};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion_postgres::datafusion_pg_catalog::pg_catalog::context::EmptyContextProvider;
 use datafusion_postgres::datafusion_pg_catalog::setup_pg_catalog;
@@ -22,6 +23,16 @@ pub const CATALOG: &str = "sightline";
 pub const SCHEMA: &str = "public";
 
 /// Builds the session over `data_dir`.
+/// DataFusion's physical optimizer rules with Sightline's join-side check right after
+/// `join_selection` (it must run before repartitioning and dynamic filters are added).
+fn physical_rules() -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
+    let mut rules = PhysicalOptimizer::new().rules;
+    if let Some(at) = rules.iter().position(|r| r.name() == "join_selection") {
+        rules.insert(at + 1, Arc::new(crate::optimizer::BuildSmallerSide));
+    }
+    rules
+}
+
 pub fn build_context(config: &Config, data_dir: &Path) -> Result<SessionContext> {
     let quarantine = Arc::new(Quarantine::default());
     // No list-files cache: a file dropped into a table directory must be seen by the next query.
@@ -66,6 +77,7 @@ pub fn build_context(config: &Config, data_dir: &Path) -> Result<SessionContext>
         // Sightline's own rules run after DataFusion's (README › SQL).
         .with_optimizer_rule(Arc::new(crate::optimizer::FixedIntervalsAsDurations))
         .with_optimizer_rule(Arc::new(crate::optimizer::OrderFilterConjuncts))
+        .with_physical_optimizer_rules(physical_rules())
         .with_physical_optimizer_rule(Arc::new(crate::optimizer::FilterScansByJoinKeys))
         .build();
     let mut ctx = SessionContext::new_with_state(state);

@@ -3,7 +3,9 @@
 mod dynamic_filter;
 mod filter_order;
 mod interval_arith;
+mod join_sides;
 
 pub use dynamic_filter::FilterScansByJoinKeys;
 pub use filter_order::OrderFilterConjuncts;
 pub use interval_arith::FixedIntervalsAsDurations;
+pub use join_sides::BuildSmallerSide;
