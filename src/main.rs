@@ -52,6 +52,10 @@ struct TpchArgs {
     /// Files per large table, generated in parallel [default: number of CPU cores].
     #[arg(long)]
     parts: Option<usize>,
+
+    /// Parquet compression codec of the files.
+    #[arg(long, value_enum, default_value_t)]
+    compression: sightline::tpch::Codec,
 }
 
 #[derive(Args)]
@@ -249,7 +253,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .map(|n| n.get())
                     .unwrap_or(2)
             });
-            for (table, rows) in sightline::tpch::generate(&args.out, args.sf, parts)? {
+            for (table, rows) in
+                sightline::tpch::generate(&args.out, args.sf, parts, args.compression)?
+            {
                 println!("{table:<10} {rows:>12} rows");
             }
             println!(
