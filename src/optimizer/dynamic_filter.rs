@@ -20,6 +20,9 @@
 //! share of rows it keeps over its first [`SAMPLE_ROWS`] rows and stops testing (passes batches
 //! through untouched) if it keeps more than [`MAX_KEPT_SHARE`] of them.
 //!
+//! When the scan's own static filter is cheap (fixed-width comparisons), the key test goes
+//! above it, to run only on the rows that filter keeps.
+//!
 //! A scan under a `CoalescePartitionsExec` starts reading when the plan starts, possibly before
 //! the join's build side is complete, so the filter first waits until the join has published
 //! its final keys (as the join itself does before probing). The join publishes them as soon as
@@ -48,15 +51,20 @@ use datafusion::physical_expr::expressions::DynamicFilterPhysicalExpr;
 use futures::future::BoxFuture;
 use futures::{Stream, StreamExt};
 
+use datafusion::arrow::datatypes::DataType;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::Result;
 use datafusion::datasource::physical_plan::FileScanConfig;
 use datafusion::datasource::source::DataSourceExec;
-use datafusion::physical_expr::expressions::Column;
+use datafusion::logical_expr::Operator;
+use datafusion::physical_expr::expressions::{
+    BinaryExpr, Column, IsNotNullExpr, IsNullExpr, Literal, NotExpr,
+};
 use datafusion::physical_expr::utils::split_conjunction;
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
+use datafusion::physical_plan::filter::FilterExec;
 use datafusion::physical_plan::joins::HashJoinExec;
 use datafusion::physical_plan::{ChildrenPropertiesMode, ExecutionPlan, ReplaceChildrenOptions};
 
@@ -125,6 +133,9 @@ impl Rewrite {
         if plan.downcast_ref::<DataSourceExec>().is_some() {
             return self.filter_scan(plan, direct);
         }
+        if let Some(filtered) = self.filter_above_static_filter(&plan, direct)? {
+            return Ok(filtered);
+        }
         let children = plan.children();
         if children.is_empty() {
             return Ok(plan);
@@ -161,14 +172,55 @@ impl Rewrite {
         plan: Arc<dyn ExecutionPlan>,
         direct: &HashSet<u64>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let Some(predicate) = plan
+        match self.key_filters(&plan, direct, &plan.schema())? {
+            Some(filters) => Ok(wrap(plan, filters)),
+            None => Ok(plan),
+        }
+    }
+
+    /// A scan's key filters go above its own `FilterExec` when that filter is cheap: a
+    /// comparison of fixed-width values costs a nanosecond or two a row, a key test ten, so the
+    /// keys are better tested on the rows the static filter keeps (TPC-H Q07 tests 1.8M
+    /// `lineitem` rows of the right years instead of all 6M).
+    fn filter_above_static_filter(
+        &self,
+        plan: &Arc<dyn ExecutionPlan>,
+        direct: &HashSet<u64>,
+    ) -> Result<Option<Arc<dyn ExecutionPlan>>> {
+        let Some(filter) = plan.downcast_ref::<FilterExec>() else {
+            return Ok(None);
+        };
+        // Possibly through a round-robin repartitioning of a single file's scan.
+        let mut scan = filter.input();
+        while matches!(scan.name(), "RepartitionExec" | "CoalesceBatchesExec") {
+            scan = scan.children()[0];
+        }
+        if scan.downcast_ref::<DataSourceExec>().is_none()
+            || !is_cheap(filter.predicate(), &filter.input().schema())
+        {
+            return Ok(None);
+        }
+        Ok(self
+            .key_filters(scan, direct, &plan.schema())?
+            .map(|filters| wrap(Arc::clone(plan), filters)))
+    }
+
+    /// The dynamic filters pushed to `scan` that this rule should apply, remapped to `schema`
+    /// (the output of the node they will sit on), direct join's first; `None` when there are
+    /// none that cross an aggregate or another join.
+    fn key_filters(
+        &self,
+        scan: &Arc<dyn ExecutionPlan>,
+        direct: &HashSet<u64>,
+        schema: &SchemaRef,
+    ) -> Result<Option<Vec<Arc<dyn PhysicalExpr>>>> {
+        let Some(predicate) = scan
             .downcast_ref::<DataSourceExec>()
             .and_then(|scan| scan.data_source().downcast_ref::<FileScanConfig>())
             .and_then(|config| config.file_source().filter())
         else {
-            return Ok(plan);
+            return Ok(None);
         };
-        let schema = plan.schema();
         let (mut first, mut then) = (Vec::new(), Vec::new());
         for conjunct in split_conjunction(&predicate) {
             let Some(id) = conjunct.expression_id() else {
@@ -178,7 +230,7 @@ impl Rewrite {
                 continue;
             }
             // The scan's predicate indexes the table's columns; the filter above it sees the
-            // scan's projected output.
+            // scan's (or its filter's) projected output.
             let mut unresolved = false;
             let remapped = Arc::clone(conjunct).transform_up(|e: Arc<dyn PhysicalExpr>| {
                 let Some(column) = e.downcast_ref::<Column>() else {
@@ -195,7 +247,8 @@ impl Rewrite {
                 }
             })?;
             if unresolved {
-                continue;
+                // Not visible above: e.g. a column the static filter's projection drops.
+                return Ok(None);
             }
             if direct.contains(&id) {
                 first.push(remapped.data);
@@ -204,18 +257,65 @@ impl Rewrite {
             }
         }
         if then.is_empty() {
-            return Ok(plan);
+            return Ok(None);
         }
         // The keys of the join the scan feeds are tested first: when they are selective (TPC-H
         // Q08: `lineitem` rows of 1,450 parts), the other joins' tests then run on the few rows
         // left instead of all of them; when not, that test stops after its sample. One adaptive
         // filter per join, so an unselective join's test stops without the others.
-        let mut plan = plan;
-        for filter in first.into_iter().chain(then) {
-            plan = Arc::new(JoinKeyFilterExec::new(filter, plan));
-        }
-        Ok(plan)
+        Ok(Some(first.into_iter().chain(then).collect()))
     }
+}
+
+fn wrap(
+    mut plan: Arc<dyn ExecutionPlan>,
+    filters: Vec<Arc<dyn PhysicalExpr>>,
+) -> Arc<dyn ExecutionPlan> {
+    for filter in filters {
+        plan = Arc::new(JoinKeyFilterExec::new(filter, plan));
+    }
+    plan
+}
+
+/// Whether a static filter costs only a few fixed-width comparisons per row: columns and
+/// literals of fixed-width types, compared, combined and negated; no string or pattern tests,
+/// no function calls.
+fn is_cheap(predicate: &Arc<dyn PhysicalExpr>, schema: &SchemaRef) -> bool {
+    let mut cheap = true;
+    let _ = predicate.apply(|e| {
+        let fixed_width = |e: &Arc<dyn PhysicalExpr>| {
+            e.data_type(schema)
+                .is_ok_and(|t| t.is_primitive() || t == DataType::Boolean)
+        };
+        let ok = if let Some(binary) = e.downcast_ref::<BinaryExpr>() {
+            !matches!(
+                binary.op(),
+                Operator::LikeMatch
+                    | Operator::ILikeMatch
+                    | Operator::NotLikeMatch
+                    | Operator::NotILikeMatch
+                    | Operator::RegexMatch
+                    | Operator::RegexIMatch
+                    | Operator::RegexNotMatch
+                    | Operator::RegexNotIMatch
+            ) && fixed_width(binary.left())
+                && fixed_width(binary.right())
+        } else {
+            (e.downcast_ref::<Column>().is_some()
+                || e.downcast_ref::<Literal>().is_some()
+                || e.downcast_ref::<NotExpr>().is_some()
+                || e.downcast_ref::<IsNullExpr>().is_some()
+                || e.downcast_ref::<IsNotNullExpr>().is_some())
+                && fixed_width(e)
+        };
+        cheap &= ok;
+        Ok(if ok {
+            TreeNodeRecursion::Continue
+        } else {
+            TreeNodeRecursion::Stop
+        })
+    });
+    cheap
 }
 
 /// Operators between a scan and a join that hand rows on one for one (or drop some): the join
@@ -568,6 +668,53 @@ mod tests {
         );
         assert_eq!(got, want);
         assert_eq!(got.lines().count(), 100 + 4);
+    }
+
+    /// Runs the Q17-shaped query with `static_filter` in the aggregated subquery; returns the
+    /// key filter's child operator, how many rows it tested, and whether the answer matched.
+    async fn key_filter_with_static_filter(static_filter: &str) -> (String, usize, bool) {
+        let dir = tempfile::tempdir().unwrap();
+        write_tables(dir.path()).await;
+        let sql = format!(
+            "SELECT d.k, s.total FROM dims d \
+             JOIN (SELECT k, sum(v) AS total FROM facts WHERE {static_filter} GROUP BY k) s \
+             ON s.k = d.k WHERE d.tag = 'a' ORDER BY d.k"
+        );
+        let with = context(dir.path(), true).await;
+        let plan = with
+            .sql(&sql)
+            .await
+            .unwrap()
+            .create_physical_plan()
+            .await
+            .unwrap();
+        let rows = collect(Arc::clone(&plan), with.task_ctx()).await.unwrap();
+        let mut filters = Vec::new();
+        find(&plan, &mut filters);
+        assert_eq!(filters.len(), 1);
+        let child = filters[0].children()[0].name().to_string();
+        let tested = metric(filters[0], "rows_tested");
+        let without = context(dir.path(), false).await;
+        let expected = without.sql(&sql).await.unwrap().collect().await.unwrap();
+        let same = pretty_format_batches(&rows).unwrap().to_string()
+            == pretty_format_batches(&expected).unwrap().to_string();
+        (child, tested, same)
+    }
+
+    #[tokio::test]
+    async fn keys_are_tested_after_a_cheap_static_filter() {
+        let (child, tested, same) = key_filter_with_static_filter("v < 50000").await;
+        assert_eq!((child.as_str(), tested, same), ("FilterExec", 50_000, true));
+    }
+
+    #[tokio::test]
+    async fn keys_are_tested_before_a_costly_static_filter() {
+        let (child, tested, same) =
+            key_filter_with_static_filter("CAST(v AS VARCHAR) LIKE '1%'").await;
+        assert_eq!(
+            (child.as_str(), tested, same),
+            ("DataSourceExec", 200_000, true)
+        );
     }
 
     #[tokio::test]
