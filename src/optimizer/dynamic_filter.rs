@@ -280,7 +280,7 @@ fn wrap(
 /// Whether a static filter costs only a few fixed-width comparisons per row: columns and
 /// literals of fixed-width types, compared, combined and negated; no string or pattern tests,
 /// no function calls.
-fn is_cheap(predicate: &Arc<dyn PhysicalExpr>, schema: &SchemaRef) -> bool {
+pub(super) fn is_cheap(predicate: &Arc<dyn PhysicalExpr>, schema: &SchemaRef) -> bool {
     let mut cheap = true;
     let _ = predicate.apply(|e| {
         let fixed_width = |e: &Arc<dyn PhysicalExpr>| {

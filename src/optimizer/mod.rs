@@ -4,8 +4,10 @@ mod dynamic_filter;
 mod filter_order;
 mod interval_arith;
 mod join_sides;
+mod progressive_filter;
 
 pub use dynamic_filter::FilterScansByJoinKeys;
 pub use filter_order::OrderFilterConjuncts;
 pub use interval_arith::FixedIntervalsAsDurations;
 pub use join_sides::BuildSmallerSide;
+pub use progressive_filter::FilterProgressively;
