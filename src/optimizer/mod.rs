@@ -1,4 +1,5 @@
-//! Sightline's own optimizer rules, added after DataFusion's.
+//! Sightline's own optimizer rules: `BuildSmallerSide` runs right after DataFusion's
+//! `join_selection`, the others after all of DataFusion's rules.
 
 mod dynamic_filter;
 mod filter_order;
