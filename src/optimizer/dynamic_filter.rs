@@ -586,6 +586,23 @@ mod tests {
         ctx
     }
 
+    /// The physical plan of `sql` with the rule, and its result.
+    async fn run_with_rule(
+        dir: &std::path::Path,
+        sql: &str,
+    ) -> (Arc<dyn ExecutionPlan>, Vec<RecordBatch>) {
+        let ctx = context(dir, true).await;
+        let plan = ctx
+            .sql(sql)
+            .await
+            .unwrap()
+            .create_physical_plan()
+            .await
+            .unwrap();
+        let rows = collect(Arc::clone(&plan), ctx.task_ctx()).await.unwrap();
+        (plan, rows)
+    }
+
     /// 200,000 facts over 10,000 keys; 100 of the keys are tagged 'a'.
     async fn write_tables(dir: &std::path::Path) {
         let ctx = SessionContext::new();
@@ -639,15 +656,7 @@ mod tests {
         let sql = "SELECT d.k, s.total, s.n FROM dims d \
                    JOIN (SELECT k, sum(v) AS total, count(*) AS n FROM facts GROUP BY k) s \
                    ON s.k = d.k WHERE d.tag = 'a' ORDER BY d.k";
-        let with = context(dir.path(), true).await;
-        let plan = with
-            .sql(sql)
-            .await
-            .unwrap()
-            .create_physical_plan()
-            .await
-            .unwrap();
-        let rows = collect(Arc::clone(&plan), with.task_ctx()).await.unwrap();
+        let (plan, rows) = run_with_rule(dir.path(), sql).await;
         let mut filters = Vec::new();
         find(&plan, &mut filters);
         assert_eq!(
@@ -680,15 +689,7 @@ mod tests {
              JOIN (SELECT k, sum(v) AS total FROM facts WHERE {static_filter} GROUP BY k) s \
              ON s.k = d.k WHERE d.tag = 'a' ORDER BY d.k"
         );
-        let with = context(dir.path(), true).await;
-        let plan = with
-            .sql(&sql)
-            .await
-            .unwrap()
-            .create_physical_plan()
-            .await
-            .unwrap();
-        let rows = collect(Arc::clone(&plan), with.task_ctx()).await.unwrap();
+        let (plan, rows) = run_with_rule(dir.path(), &sql).await;
         let mut filters = Vec::new();
         find(&plan, &mut filters);
         assert_eq!(filters.len(), 1);
