@@ -95,8 +95,8 @@ struct Conjunct {
     expr: Arc<dyn PhysicalExpr>,
     columns: Vec<usize>,
     local: Arc<dyn PhysicalExpr>,
-    /// Below this share of rows still in, run on a compacted copy.
-    compact_below: f64,
+    /// A few fixed-width comparisons (decides when to compact).
+    cheap: bool,
 }
 
 // `local` is derived from `expr`.
@@ -135,11 +135,16 @@ impl Conjunct {
             expr,
             columns,
             local,
-            compact_below: if cheap {
-                COMPACT_BELOW
-            } else {
-                COMPACT_BELOW_COSTLY
-            },
+            cheap,
+        }
+    }
+
+    /// Below this share of rows still in, run on a compacted copy.
+    fn compact_below(&self) -> f64 {
+        if self.cheap {
+            COMPACT_BELOW
+        } else {
+            COMPACT_BELOW_COSTLY
         }
     }
 
@@ -214,7 +219,7 @@ impl PhysicalExpr for ProgressiveConjunction {
                     if kept == 0 {
                         return Ok(ColumnarValue::Array(Arc::new(mask)));
                     }
-                    if (kept as f64) < conjunct.compact_below * rows as f64 {
+                    if (kept as f64) < conjunct.compact_below() * rows as f64 {
                         let value = conjunct.evaluate(batch, Some(&mask))?;
                         scatter(&mask, &value)
                     } else {
@@ -237,11 +242,7 @@ impl PhysicalExpr for ProgressiveConjunction {
         self: Arc<Self>,
         children: Vec<Arc<dyn PhysicalExpr>>,
     ) -> Result<Arc<dyn PhysicalExpr>> {
-        let cheap = self
-            .conjuncts
-            .iter()
-            .map(|c| c.compact_below == COMPACT_BELOW)
-            .collect();
+        let cheap = self.conjuncts.iter().map(|c| c.cheap).collect();
         Ok(Arc::new(ProgressiveConjunction::new(children, cheap)))
     }
 
