@@ -80,6 +80,7 @@ pub fn build_context(config: &Config, data_dir: &Path) -> Result<SessionContext>
         .with_physical_optimizer_rules(physical_rules())
         .with_physical_optimizer_rule(Arc::new(crate::optimizer::FilterScansByJoinKeys))
         .with_physical_optimizer_rule(Arc::new(crate::optimizer::FilterProgressively))
+        .with_physical_optimizer_rule(Arc::new(crate::optimizer::ScanUnusedOrderFreely))
         .build();
     let mut ctx = SessionContext::new_with_state(state);
 

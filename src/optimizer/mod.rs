@@ -6,9 +6,11 @@ mod filter_order;
 mod interval_arith;
 mod join_sides;
 mod progressive_filter;
+mod unused_order;
 
 pub use dynamic_filter::FilterScansByJoinKeys;
 pub use filter_order::OrderFilterConjuncts;
 pub use interval_arith::FixedIntervalsAsDurations;
 pub use join_sides::BuildSmallerSide;
 pub use progressive_filter::FilterProgressively;
+pub use unused_order::ScanUnusedOrderFreely;
