@@ -535,13 +535,13 @@ mod tests {
     use datafusion::arrow::util::pretty::pretty_format_batches;
     use datafusion::dataframe::DataFrameWriteOptions;
     use datafusion::datasource::memory::MemorySourceConfig;
-    use datafusion::execution::SessionStateBuilder;
     use datafusion::logical_expr::Operator;
     use datafusion::physical_expr::expressions::{binary, col, lit};
     use datafusion::physical_plan::metrics::MetricValue;
     use datafusion::physical_plan::{collect, ExecutionPlan};
-    use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
+    use datafusion::prelude::SessionContext;
 
+    use super::super::test_util::{parquet_context, plan_and_collect};
     use super::{FilterScansByJoinKeys, JoinKeyFilterExec};
 
     fn find<'a>(plan: &'a Arc<dyn ExecutionPlan>, out: &mut Vec<&'a Arc<dyn ExecutionPlan>>) {
@@ -567,23 +567,8 @@ mod tests {
     }
 
     async fn context(dir: &std::path::Path, rule: bool) -> SessionContext {
-        let mut state = SessionStateBuilder::new()
-            .with_config(SessionConfig::new().with_target_partitions(2))
-            .with_default_features();
-        if rule {
-            state = state.with_physical_optimizer_rule(Arc::new(FilterScansByJoinKeys));
-        }
-        let ctx = SessionContext::new_with_state(state.build());
-        for table in ["facts", "dims"] {
-            ctx.register_parquet(
-                table,
-                dir.join(table).to_str().unwrap(),
-                ParquetReadOptions::default(),
-            )
-            .await
-            .unwrap();
-        }
-        ctx
+        let rule = rule.then(|| Arc::new(FilterScansByJoinKeys) as _);
+        parquet_context(dir, &["facts", "dims"], rule).await
     }
 
     /// The physical plan of `sql` with the rule, and its result.
@@ -591,16 +576,7 @@ mod tests {
         dir: &std::path::Path,
         sql: &str,
     ) -> (Arc<dyn ExecutionPlan>, Vec<RecordBatch>) {
-        let ctx = context(dir, true).await;
-        let plan = ctx
-            .sql(sql)
-            .await
-            .unwrap()
-            .create_physical_plan()
-            .await
-            .unwrap();
-        let rows = collect(Arc::clone(&plan), ctx.task_ctx()).await.unwrap();
-        (plan, rows)
+        plan_and_collect(&context(dir, true).await, sql).await
     }
 
     /// 200,000 facts over 10,000 keys; 100 of the keys are tagged 'a'.
@@ -722,14 +698,11 @@ mod tests {
     async fn a_scan_feeding_its_join_directly_gets_no_extra_filter() {
         let dir = tempfile::tempdir().unwrap();
         write_tables(dir.path()).await;
-        let ctx = context(dir.path(), true).await;
-        let plan = ctx
-            .sql("SELECT sum(f.v) FROM dims d JOIN facts f ON f.k = d.k WHERE d.tag = 'a'")
-            .await
-            .unwrap()
-            .create_physical_plan()
-            .await
-            .unwrap();
+        let (plan, _) = run_with_rule(
+            dir.path(),
+            "SELECT sum(f.v) FROM dims d JOIN facts f ON f.k = d.k WHERE d.tag = 'a'",
+        )
+        .await;
         let mut filters = Vec::new();
         find(&plan, &mut filters);
         assert!(filters.is_empty());

@@ -6,6 +6,8 @@ mod filter_order;
 mod interval_arith;
 mod join_sides;
 mod progressive_filter;
+#[cfg(test)]
+mod test_util;
 mod unused_order;
 
 pub use dynamic_filter::FilterScansByJoinKeys;

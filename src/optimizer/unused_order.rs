@@ -134,39 +134,13 @@ mod tests {
     use super::*;
     use datafusion::arrow::array::RecordBatch;
     use datafusion::arrow::util::pretty::pretty_format_batches;
-    use datafusion::execution::session_state::SessionStateBuilder;
-    use datafusion::physical_plan::collect;
-    use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
+    use datafusion::prelude::SessionContext;
+
+    use super::super::test_util::{parquet_context, plan_and_collect};
 
     async fn context(dir: &std::path::Path, with_rule: bool) -> SessionContext {
-        let mut state = SessionStateBuilder::new()
-            .with_config(SessionConfig::new().with_target_partitions(2))
-            .with_default_features();
-        if with_rule {
-            state = state.with_physical_optimizer_rule(Arc::new(ScanUnusedOrderFreely));
-        }
-        let ctx = SessionContext::new_with_state(state.build());
-        let path = dir.join("lineitem");
-        ctx.register_parquet(
-            "lineitem",
-            path.to_str().unwrap(),
-            ParquetReadOptions::default(),
-        )
-        .await
-        .unwrap();
-        ctx
-    }
-
-    async fn run(ctx: &SessionContext, sql: &str) -> (Arc<dyn ExecutionPlan>, Vec<RecordBatch>) {
-        let plan = ctx
-            .sql(sql)
-            .await
-            .unwrap()
-            .create_physical_plan()
-            .await
-            .unwrap();
-        let rows = collect(Arc::clone(&plan), ctx.task_ctx()).await.unwrap();
-        (plan, rows)
+        let rule = with_rule.then(|| Arc::new(ScanUnusedOrderFreely) as _);
+        parquet_context(dir, &["lineitem"], rule).await
     }
 
     /// Whether the plan's file scans declare an order.
@@ -220,8 +194,8 @@ mod tests {
                 true,
             ),
         ] {
-            let (plan, rows) = run(&with, sql).await;
-            let (reference_plan, reference) = run(&without, sql).await;
+            let (plan, rows) = plan_and_collect(&with, sql).await;
+            let (reference_plan, reference) = plan_and_collect(&without, sql).await;
             assert!(scans_ordered(&reference_plan).iter().all(|o| *o), "{sql}");
             assert!(
                 scans_ordered(&plan).iter().all(|o| *o == kept),
